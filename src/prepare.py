@@ -1,0 +1,30 @@
+"""Stage `prepare`: compose the 1% / 10% dataset, split it by star, augment and balance train."""
+
+import pandas as pd
+
+from transit_classifier import dataset, stage
+from transit_classifier.io import atomic_dir, load_npz, save_npz, write_json, write_text
+from transit_classifier.params import load_params
+
+
+def main() -> None:
+    params = load_params()
+    arrays, report, table = dataset.build(
+        load_npz("data/synthetic/lightcurves.npz")["flux"],
+        pd.read_csv("data/synthetic/metadata.csv"),
+        load_npz("data/kepler/windows.npz")["flux"],
+        pd.read_csv("data/kepler/windows.csv"),
+        params,
+    )
+    with atomic_dir("data/prepared") as out:
+        for name, split_arrays in arrays.items():
+            save_npz(out / f"{name}.npz", **split_arrays)
+    markdown = dataset.composition_markdown(table)
+    write_json("metrics/dataset.json", report)
+    write_text("metrics/dataset.md", markdown)
+    print(markdown)
+    print("training set:", report["train_after_augmentation_and_balancing"])
+
+
+if __name__ == "__main__":
+    stage.run(main)

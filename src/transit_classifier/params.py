@@ -1,0 +1,265 @@
+"""Load and validate ``params.yaml``: the single source of every tunable number.
+
+Every stage calls :func:`load_params`. A missing key, a wrong type or an
+out-of-range value raises :class:`~transit_classifier.errors.UserError` with one
+line naming the key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Number:
+    """An int or float in [low, high] (``low_open`` excludes ``low``)."""
+
+    low: float = -INF
+    high: float = INF
+    integer: bool = False
+    low_open: bool = False
+
+    def describe(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        left = "(" if self.low_open else "["
+        return f"{kind} in {left}{self.low}, {self.high}]"
+
+    def check(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.integer and not isinstance(value, int):
+            return False
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        return above and value <= self.high
+
+
+@dataclass(frozen=True)
+class Range:
+    """A ``[min, max]`` pair of numbers inside ``bounds`` with min <= max."""
+
+    bounds: Number
+
+    def describe(self) -> str:
+        return f"a [min, max] pair, min <= max, each {self.bounds.describe()}"
+
+    def check(self, value: Any) -> bool:
+        return (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(self.bounds.check(v) for v in value)
+            and value[0] <= value[1]
+        )
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A list of numbers inside ``item``; ``increasing`` demands strictly ascending values."""
+
+    item: Number
+    min_len: int = 1
+    increasing: bool = False
+
+    def describe(self) -> str:
+        order = ", strictly increasing" if self.increasing else ""
+        return f"a list of at least {self.min_len} values{order}, each {self.item.describe()}"
+
+    def check(self, value: Any) -> bool:
+        if not isinstance(value, list) or len(value) < self.min_len:
+            return False
+        if not all(self.item.check(v) for v in value):
+            return False
+        return not self.increasing or all(a < b for a, b in zip(value, value[1:], strict=False))
+
+
+@dataclass(frozen=True)
+class Choice:
+    options: tuple[Any, ...]
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(map(str, self.options))
+
+    def check(self, value: Any) -> bool:
+        return value in self.options
+
+
+@dataclass(frozen=True)
+class Flag:
+    def describe(self) -> str:
+        return "true or false"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Text:
+    def describe(self) -> str:
+        return "a string"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+
+def _int(low: float = -INF, high: float = INF) -> Number:
+    return Number(low, high, integer=True)
+
+
+POSITIVE = Number(0, INF, low_open=True)
+NON_NEGATIVE = Number(0, INF)
+FRACTION = Number(0, 1)
+KEPID = _int(1, 10**9)
+
+SCHEMA: dict[str, Any] = {
+    "seed": _int(0, 2**32 - 1),
+    # dataset
+    "dataset.transit_ratio": Number(0, 0.5, low_open=True),
+    "dataset.synthetic_negatives": _int(10, 1_000_000),
+    "dataset.real_windows": _int(0, 100_000),
+    "dataset.window_length": _int(64, 100_000),
+    "dataset.cadence_minutes": Number(0.1, 1440),
+    # synthetic
+    "synthetic.min_transits": _int(1, 100),
+    "synthetic.period_days": Range(Number(0.2, 1000)),
+    "synthetic.snr": Range(POSITIVE),
+    "synthetic.max_depth_ppm": Number(1, 500_000),
+    "synthetic.stellar_density_cgs": Range(Number(0.01, 100)),
+    "synthetic.limb_darkening_u1": Range(FRACTION),
+    "synthetic.limb_darkening_u2": Range(Number(-0.5, 1)),
+    "synthetic.supersample": _int(1, 101),
+    "synthetic.cdpp_ppm": Range(POSITIVE),
+    "synthetic.red_noise_ratio": Range(NON_NEGATIVE),
+    "synthetic.red_noise_timescale_hours": Range(POSITIVE),
+    "synthetic.variability_ppm": Range(NON_NEGATIVE),
+    "synthetic.rotation_period_days": Range(POSITIVE),
+    "synthetic.granulation_ppm": Range(NON_NEGATIVE),
+    "synthetic.granulation_timescale_hours": Range(POSITIVE),
+    "synthetic.trend_ppm": Range(NON_NEGATIVE),
+    "synthetic.gap_probability": FRACTION,
+    "synthetic.gap_length_days": Range(NON_NEGATIVE),
+    "synthetic.outlier_fraction": Number(0, 0.1),
+    "synthetic.outlier_sigma": Range(POSITIVE),
+    # kepler
+    "kepler.source": Choice(("bundled", "mast")),
+    "kepler.bundle_dir": Text(),
+    "kepler.cache_dir": Text(),
+    "kepler.targets": Sequence(KEPID, min_len=0),
+    "kepler.targets_csv": Text(),
+    "kepler.stride": _int(1, 100_000),
+    "kepler.max_missing_fraction": FRACTION,
+    "kepler.min_in_transit_cadences": _int(1, 1000),
+    "kepler.detrend": Flag(),
+    "kepler.detrend_window_days": POSITIVE,
+    "kepler.include_hard_negatives": Flag(),
+    "kepler.exclude_kepids": Sequence(KEPID, min_len=0),
+    "kepler.download_retries": _int(1, 20),
+    "kepler.backoff_seconds": NON_NEGATIVE,
+    # prepare
+    "prepare.split": Sequence(Number(0, 1, low_open=True), min_len=3),
+    "prepare.detrend_window_cadences": _int(3, 100_001),
+    "prepare.clip_low_sigma": POSITIVE,
+    "prepare.clip_high_sigma": POSITIVE,
+    "prepare.augment.copies_positive": _int(0, 100),
+    "prepare.augment.copies_negative": _int(0, 100),
+    "prepare.augment.max_shift_fraction": FRACTION,
+    "prepare.augment.reverse_probability": FRACTION,
+    "prepare.augment.noise_sigma": Range(NON_NEGATIVE),
+    "prepare.augment.scale": Range(POSITIVE),
+    "prepare.augment.gap_probability": FRACTION,
+    "prepare.augment.gap_length_cadences": Range(_int(0, 100_000)),
+    "prepare.balance": Choice(("smote", "none", "random_oversample", "adasyn")),
+    "prepare.sampling_strategy": Number(0, 1, low_open=True),
+    "prepare.k_neighbors": _int(1, 100),
+    # train
+    "train.architecture": Choice(("compact", "seed")),
+    "train.conv_filters": Sequence(_int(1, 4096)),
+    "train.kernel_size": _int(1, 1001),
+    "train.activation": Choice(("relu", "swish", "gelu", "elu", "tanh")),
+    "train.batch_norm": Flag(),
+    "train.pool_size": _int(1, 64),
+    "train.conv_dropout": Number(0, 1, low_open=False),
+    "train.lstm_units": Sequence(_int(1, 4096)),
+    "train.bidirectional": Flag(),
+    "train.dense_units": Sequence(_int(1, 8192), min_len=0),
+    "train.dense_dropout": Number(0, 0.99),
+    "train.loss": Choice(("focal", "bce")),
+    "train.focal_gamma": NON_NEGATIVE,
+    "train.focal_alpha": Number(0, 1, low_open=True),
+    "train.learning_rate": Number(0, 1, low_open=True),
+    "train.batch_size": _int(1, 65_536),
+    "train.epochs": _int(1, 10_000),
+    "train.patience": _int(0, 10_000),
+    "train.monitor": Choice(("val_pr_auc", "val_roc_auc", "val_loss")),
+    # evaluate
+    "evaluate.threshold": Choice(("max_f1", "target_fpr")),
+    "evaluate.target_fpr": Number(0, 1, low_open=True),
+    "evaluate.bootstrap_resamples": _int(100, 1_000_000),
+    "evaluate.injection_per_bin": _int(1, 100_000),
+    "evaluate.snr_bins": Sequence(POSITIVE, min_len=2, increasing=True),
+    "evaluate.bls_durations_hours": Sequence(POSITIVE, increasing=True),
+    "evaluate.bls_periods": _int(10, 1_000_000),
+    "evaluate.real_examples": _int(0, 100),
+}
+
+
+def _lookup(params: dict[str, Any], dotted: str) -> Any:
+    node: Any = params
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise UserError(f"params.yaml: missing key '{dotted}'; add it (see the README)")
+        node = node[part]
+    return node
+
+
+def validate(params: dict[str, Any]) -> dict[str, Any]:
+    """Check ``params`` against :data:`SCHEMA` and cross-key rules; return it unchanged."""
+    if not isinstance(params, dict):
+        raise UserError("params.yaml: expected a mapping of sections at the top level")
+    for key, spec in SCHEMA.items():
+        value = _lookup(params, key)
+        if not spec.check(value):
+            raise UserError(f"params.yaml: {key} = {value!r} invalid, expected {spec.describe()}")
+    split = params["prepare"]["split"]
+    if len(split) != 3 or abs(sum(split) - 1) > 1e-6:
+        raise UserError(
+            f"params.yaml: prepare.split = {split!r} is invalid; expected 3 fractions "
+            "(train, validation, test) that sum to 1"
+        )
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Read and validate ``params.yaml``.
+
+    Raises
+    ------
+    UserError
+        If the file is missing or not YAML, or any key is missing, mistyped or
+        out of range. The message is one line naming the key and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: file not found; run from the repository root")
+    try:
+        params = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
+    return validate(params)
+
+
+def window_days(params: dict[str, Any]) -> float:
+    """Length of one light-curve window in days."""
+    ds = params["dataset"]
+    return ds["window_length"] * ds["cadence_minutes"] / 1440.0

@@ -1,0 +1,187 @@
+"""The prepare stage: composition counts, star-grouped split, no leakage, train-only augmentation."""
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from transit_classifier import dataset
+from transit_classifier.errors import UserError
+from transit_classifier.params import validate
+from transit_classifier.preprocess import fill_gaps, preprocess
+
+ROOT = Path(__file__).resolve().parents[1]
+LENGTH = 128
+
+
+@pytest.fixture
+def params():
+    p = yaml.safe_load((ROOT / "params.yaml").read_text())
+    p["dataset"].update(window_length=LENGTH, synthetic_negatives=200, real_windows=100)
+    p["prepare"]["detrend_window_cadences"] = 25
+    p["prepare"]["augment"]["gap_length_cadences"] = [2, 10]
+    return validate(p)
+
+
+def _curves(rng, labels, length=LENGTH):
+    """Noisy flat light curves; positives get two 4-cadence dips of 5 sigma."""
+    flux = 1 + 1e-3 * rng.normal(size=(len(labels), length))
+    for i in np.flatnonzero(labels):
+        start = rng.integers(0, length // 2 - 4)
+        for t in (start, start + length // 2):
+            flux[i, t : t + 4] -= 5e-3
+    return flux.astype(np.float32)
+
+
+def _synthetic(params, rng):
+    neg = params["dataset"]["synthetic_negatives"]
+    pos = round(neg * params["dataset"]["transit_ratio"])
+    labels = rng.permutation(np.r_[np.zeros(neg), np.ones(pos)].astype(int))
+    meta = pd.DataFrame(
+        {
+            "id": [f"syn-{i:06d}" for i in range(len(labels))],
+            "label": labels,
+            "snr": np.where(labels == 1, 20.0, np.nan),
+        }
+    )
+    return _curves(rng, labels), meta
+
+
+def _real_pool(rng, n_hosts=8, n_quiet=20, per_star=12):
+    """A Kepler-like pool: hosts with transit and no-transit windows, quiet stars."""
+    rows = []
+    for star in range(n_hosts + n_quiet):
+        kepid = 1000 + star
+        for w in range(per_star):
+            label = int(star < n_hosts and w % 2 == 0)
+            rows.append({"id": f"kic-{kepid}-{w}", "kepid": kepid, "label": label, "snr": 9.0})
+    windows = pd.DataFrame(rows)
+    return _curves(rng, windows["label"].to_numpy()), windows
+
+
+def _build(params, seed=0):
+    rng = np.random.default_rng(seed)
+    syn_flux, syn_meta = _synthetic(params, rng)
+    real_flux, windows = _real_pool(rng)
+    return dataset.build(syn_flux, syn_meta, real_flux, windows, params)
+
+
+@pytest.mark.parametrize(("ratio", "expected"), [(0.10, (450, 50)), (0.01, (495, 5))])
+def test_real_counts_follow_the_seed_tables(ratio, expected):
+    assert dataset.real_counts(500, ratio) == expected
+
+
+@pytest.mark.parametrize("ratio", [0.10, 0.01])
+def test_exact_counts_for_both_ratios(params, ratio):
+    params["dataset"]["transit_ratio"] = ratio
+    _, report, table = _build(params)
+    by_source = table.groupby("source")[["non_transit", "transit"]].sum()
+    assert by_source.loc["synthetic"].tolist() == [200, round(200 * ratio)]
+    assert by_source.loc["real"].tolist() == list(dataset.real_counts(100, ratio))
+    assert report["real_windows"]["used_positives"] == round(100 * ratio)
+
+
+def test_no_star_on_two_sides(params):
+    arrays, _, _ = _build(params)
+    stars = {
+        name: set(a["kepid"][(a["source"] == "real")].tolist()) for name, a in arrays.items()
+    }
+    assert stars["train"] and stars["val"] and stars["test"]
+    assert not stars["train"] & stars["val"]
+    assert not stars["train"] & stars["test"]
+    assert not stars["val"] & stars["test"]
+
+
+def test_no_evaluation_sample_or_near_copy_in_training(params):
+    arrays, _, _ = _build(params)
+    train = arrays["train"]["X"][:, :, 0]
+    train_ids = {i.split("~")[0] for i in arrays["train"]["ids"]}
+    for name in ("val", "test"):
+        held_out = arrays[name]["X"][:, :, 0]
+        assert not train_ids & set(arrays[name]["ids"])
+        a = (train - train.mean(1, keepdims=True)) / train.std(1, keepdims=True)
+        b = (held_out - held_out.mean(1, keepdims=True)) / held_out.std(1, keepdims=True)
+        correlation = a @ b.T / LENGTH
+        assert correlation.max() < 0.9
+
+
+def test_augmentation_and_balancing_change_only_training(params):
+    reference, _, _ = _build(params)
+    variant = copy.deepcopy(params)
+    variant["prepare"]["balance"] = "none"
+    variant["prepare"]["augment"]["copies_positive"] = 0
+    plain, _, _ = _build(variant)
+    for name in ("val", "test"):
+        for key, value in reference[name].items():
+            np.testing.assert_array_equal(value, plain[name][key])
+    ref_train, plain_train = reference["train"], plain["train"]
+    assert len(ref_train["y"]) > len(plain_train["y"])
+    positives = ref_train["y"].sum() / (ref_train["y"] == 0).sum()
+    assert positives == pytest.approx(params["prepare"]["sampling_strategy"], abs=0.01)
+    assert plain_train["y"].mean() == pytest.approx(
+        (reference["val"]["y"].mean() + reference["test"]["y"].mean()) / 2, abs=0.05
+    )
+
+
+@pytest.mark.parametrize("method", ["none", "random_oversample", "adasyn"])
+def test_test_split_identical_across_balance_methods(params, method):
+    reference, _, _ = _build(params)
+    params["prepare"]["balance"] = method
+    other, _, _ = _build(params)
+    for key in reference["test"]:
+        np.testing.assert_array_equal(reference["test"][key], other["test"][key])
+
+
+def test_prepare_is_deterministic(params):
+    first, _, _ = _build(params)
+    second, _, _ = _build(params)
+    for name in first:
+        for key in first[name]:
+            np.testing.assert_array_equal(first[name][key], second[name][key])
+
+
+def test_augment_keeps_shape_and_labels(params):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(5, LENGTH)).astype(np.float32)
+    out, origin = dataset.augment(
+        X, np.array([0, 2, 0, 1, 3]), params["prepare"]["augment"], (30.0, 5.0), rng
+    )
+    assert out.shape == (6, LENGTH) and out.dtype == np.float32
+    assert origin.tolist() == [1, 1, 3, 4, 4, 4]
+    assert np.isfinite(out).all() and out.max() <= 5.0
+
+
+def test_gaps_are_filled_without_inventing_dips():
+    flux = np.array([[1.0, 1.0, np.nan, np.nan, 0.99, 1.0, np.nan]])
+    filled = fill_gaps(flux)
+    assert np.isfinite(filled).all()
+    assert filled.min() >= 0.99
+    np.testing.assert_allclose(filled[0, 2:4], [1 - 0.01 / 3, 1 - 0.02 / 3])
+
+
+def test_preprocess_handles_nan_gaps(params):
+    flux = _curves(np.random.default_rng(2), np.array([1, 0]))
+    flux[:, 40:60] = np.nan
+    X = preprocess(flux, params["prepare"])
+    assert X.shape == (2, LENGTH, 1) and X.dtype == np.float32
+    assert np.isfinite(X).all()
+
+
+@pytest.mark.parametrize("bad", ["constant", "nan"])
+def test_unusable_light_curve_is_rejected_by_name(params, bad):
+    rng = np.random.default_rng(3)
+    syn_flux, syn_meta = _synthetic(params, rng)
+    syn_flux[7] = 1.0 if bad == "constant" else np.nan
+    real_flux, windows = _real_pool(rng)
+    with pytest.raises(UserError, match="syn-000007"):
+        dataset.build(syn_flux, syn_meta, real_flux, windows, params)
+
+
+def test_smote_needs_two_training_transits():
+    X = np.zeros((10, 4), np.float32)
+    y = np.r_[np.zeros(9), 1].astype(np.int8)
+    with pytest.raises(UserError, match="random_oversample"):
+        dataset.balance(X, y, "smote", 0.5, 5, seed=0)
