@@ -1,4 +1,4 @@
-"""The prepare stage: composition counts, star-grouped split, no leakage, train-only augmentation."""
+"""The prepare stage: composition counts, split by star, no leakage, train-only augmentation."""
 
 import copy
 from pathlib import Path

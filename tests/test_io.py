@@ -1,0 +1,71 @@
+"""Atomic, byte-stable outputs: nothing half-written, nothing lost, no churn in dvc.lock."""
+
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from transit_classifier.io import atomic_dir, atomic_path, load_npz, save_npz, write_json
+
+
+def _md5(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_save_npz_is_byte_stable_across_time(tmp_path):
+    arrays = {"flux": np.arange(12, dtype=np.float32).reshape(3, 4), "ids": np.array(["a", "bc"])}
+    save_npz(tmp_path / "a.npz", **arrays)
+    time.sleep(2.1)  # np.savez would stamp a different time into the zip
+    save_npz(tmp_path / "b.npz", **arrays)
+    assert _md5(tmp_path / "a.npz") == _md5(tmp_path / "b.npz")
+    loaded = load_npz(tmp_path / "a.npz")
+    np.testing.assert_array_equal(loaded["flux"], arrays["flux"])
+    assert loaded["ids"].tolist() == ["a", "bc"]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    target = tmp_path / "metrics.json"
+    write_json(target, {"auc": 0.9})
+    before = target.read_bytes()
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("{half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_bytes() == before
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_failed_directory_write_keeps_the_old_directory(tmp_path):
+    target = tmp_path / "prepared"
+    with atomic_dir(target) as out:
+        (out / "train.npz").write_text("old")
+    with pytest.raises(RuntimeError), atomic_dir(target) as out:
+        (out / "train.npz").write_text("new, half")
+        raise RuntimeError("crash")
+    assert (target / "train.npz").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["prepared"]
+
+
+def test_killed_writer_leaves_no_output_dvc_would_take_for_done(tmp_path):
+    target = tmp_path / "prepared"
+    code = (
+        "import os, signal, sys\n"
+        "from transit_classifier.io import atomic_dir\n"
+        "with atomic_dir(sys.argv[1]) as out:\n"
+        "    (out / 'train.npz').write_bytes(b'x' * 1000)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(target)], timeout=60)
+    assert result.returncode == -signal.SIGKILL
+    assert not target.exists()
+    leftovers = [p.name for p in tmp_path.iterdir()]
+    assert all(name.startswith(".prepared.") for name in leftovers)
+
+
+def test_write_json_rounds_and_nulls_non_finite(tmp_path):
+    write_json(tmp_path / "m.json", {"a": np.float64(1 / 3), "b": float("nan"), "c": np.int64(2)})
+    assert (tmp_path / "m.json").read_text() == '{\n  "a": 0.333333,\n  "b": null,\n  "c": 2\n}\n'
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644

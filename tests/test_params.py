@@ -1,0 +1,117 @@
+"""params.yaml validation: every key, one line naming key, value and allowed range."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from transit_classifier.errors import UserError
+from transit_classifier.params import (
+    SCHEMA,
+    Choice,
+    Flag,
+    Number,
+    Range,
+    Sequence,
+    Text,
+    load_params,
+    validate,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def _invalid_value(spec):
+    """A value the spec must refuse."""
+    if isinstance(spec, Number):
+        return spec.high * 2 + 1 if spec.high < float("inf") else "ten"
+    if isinstance(spec, Range):
+        return [2, 1] if spec.bounds.low < 1 else [spec.bounds.low + 2, spec.bounds.low + 1]
+    if isinstance(spec, Sequence):
+        return "not a list"
+    if isinstance(spec, Choice):
+        return "no-such-option"
+    if isinstance(spec, Flag):
+        return "yes"
+    if isinstance(spec, Text):
+        return 12
+    raise AssertionError(spec)
+
+
+def _set(params, dotted, value):
+    node = params
+    *parents, last = dotted.split(".")
+    for part in parents:
+        node = node[part]
+    node[last] = value
+
+
+def test_default_params_are_valid():
+    assert load_params(ROOT / "params.yaml")["dataset"]["transit_ratio"] == 0.10
+
+
+@pytest.mark.parametrize("key", sorted(SCHEMA))
+def test_every_invalid_key_gives_one_line(key):
+    params = copy.deepcopy(DEFAULT)
+    _set(params, key, _invalid_value(SCHEMA[key]))
+    with pytest.raises(UserError) as err:
+        validate(params)
+    message = str(err.value)
+    assert key in message and "expected" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("key", ["seed", "dataset.transit_ratio", "train.lstm_units"])
+def test_missing_key_is_named(key):
+    params = copy.deepcopy(DEFAULT)
+    *parents, last = key.split(".")
+    node = params
+    for part in parents:
+        node = node[part]
+    del node[last]
+    with pytest.raises(UserError, match=f"missing key '{key}'"):
+        validate(params)
+
+
+@pytest.mark.parametrize("ratio", [0, -0.1, 0.51, "0.1", True])
+def test_transit_ratio_range(ratio):
+    params = copy.deepcopy(DEFAULT)
+    params["dataset"]["transit_ratio"] = ratio
+    with pytest.raises(UserError, match=r"dataset.transit_ratio .* in \(0, 0.5\]"):
+        validate(params)
+
+
+def test_split_must_sum_to_one():
+    params = copy.deepcopy(DEFAULT)
+    params["prepare"]["split"] = [0.7, 0.2, 0.2]
+    with pytest.raises(UserError, match="sum to 1"):
+        validate(params)
+
+
+def test_broken_yaml_names_the_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 1\ndataset: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML at line"):
+        load_params(path)
+
+
+def test_stage_exits_nonzero_with_one_line(tmp_path):
+    params = copy.deepcopy(DEFAULT)
+    params["dataset"]["transit_ratio"] = 0.9
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "src" / "prepare.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "error: params.yaml: dataset.transit_ratio = 0.9 invalid, expected a number in (0, 0.5]"
+    ]
+    assert not (tmp_path / "data").exists()
