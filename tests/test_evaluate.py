@@ -1,0 +1,286 @@
+"""Evaluation: hand-checked metrics, validation-only thresholds, deterministic bootstrap, schema."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+
+from transit_classifier import evaluation as ev
+from transit_classifier.errors import UserError
+from transit_classifier.io import save_figure, write_json
+from transit_classifier.predict import load_threshold
+from transit_classifier.seeding import make_rng
+
+SETTINGS = {
+    "threshold": "max_f1",
+    "target_fpr": 0.01,
+    "bootstrap_resamples": 200,
+    "snr_bins": [1, 4, 7.1, 10, 20],
+}
+
+# Hand-made validation set: F1 is 0.667, 0.5, 0.8, 0.667 at thresholds 0.9, 0.6, 0.5, 0.3.
+VAL_Y = np.array([0, 0, 0, 0, 1, 1])
+VAL_S = np.array([0.1, 0.2, 0.3, 0.6, 0.5, 0.9])
+# Hand-made test set: at 0.5 -> tp 3 (0.7, 0.95, 0.5), fp 1 (0.55), fn 1 (0.45), tn 3.
+TEST_Y = np.array([0, 0, 0, 1, 1, 1, 0, 1])
+TEST_S = np.array([0.2, 0.55, 0.4, 0.7, 0.45, 0.95, 0.1, 0.5])
+
+
+def scored_set(n: int, n_pos: int, separation: float, seed: int = 0):
+    """Gaussian scores: positives shifted up by ``separation`` standard deviations."""
+    rng = np.random.default_rng(seed)
+    labels = np.r_[np.zeros(n - n_pos, int), np.ones(n_pos, int)]
+    return labels, rng.normal(0, 1, n) + separation * labels
+
+
+def test_max_f1_threshold_matches_hand_computation():
+    chosen = ev.choose_threshold(VAL_S, VAL_Y, "max_f1", 0.01)
+    assert chosen["value"] == pytest.approx(0.5)
+    assert chosen["chosen_on"] == "validation"
+    assert chosen["validation"]["f1"] == pytest.approx(0.8)
+    assert chosen["validation"]["precision"] == pytest.approx(2 / 3)
+    assert chosen["validation"]["recall"] == pytest.approx(1.0)
+    assert chosen["validation"]["fpr"] == pytest.approx(0.25)
+
+
+def test_target_fpr_threshold_is_lowest_within_budget():
+    # 4 negatives: a 25% budget allows one false positive (0.6), not two.
+    chosen = ev.choose_threshold(VAL_S, VAL_Y, "target_fpr", 0.25)
+    assert 0.3 < chosen["value"] <= 0.3 + 1e-12
+    assert chosen["validation"]["fpr"] == pytest.approx(0.25)
+    assert chosen["target_fpr"] == 0.25
+    strict = ev.choose_threshold(VAL_S, VAL_Y, "target_fpr", 0.1)
+    assert 0.6 < strict["value"] < 0.9
+    assert strict["validation"] == pytest.approx(
+        {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "fpr": 0.0}
+    )
+    labels, scores = scored_set(2000, 200, 2.0)
+    value = ev.choose_threshold(scores, labels, "target_fpr", 0.01)["value"]
+    negatives = np.sort(scores[labels == 0])[::-1]
+    assert np.mean(negatives >= value) <= 0.01
+    assert np.mean(negatives >= np.nextafter(value, -np.inf) - 1e-12) > 0.01
+
+
+def test_threshold_sees_only_validation_data():
+    assert list(inspect.signature(ev.choose_threshold).parameters) == [
+        "val_scores",
+        "val_labels",
+        "rule",
+        "target_fpr",
+    ]
+    # The test split enters evaluate_method only after the threshold is fixed: relabelling
+    # the test set changes the test metrics but never the threshold.
+    labels, scores = scored_set(60, 10, 1.0, seed=1)
+    injected = (np.array([8.0, 12.0]), np.array([0.0, 5.0]))
+    runs = [
+        ev.evaluate_method(
+            (VAL_Y, VAL_S), (test_y, scores, np.array(["synthetic"] * 60)), injected, SETTINGS, 0
+        )
+        for test_y in (labels, labels[::-1])
+    ]
+    assert runs[0]["threshold"] == runs[1]["threshold"] == pytest.approx(0.5)
+    assert runs[0]["roc_auc"] != runs[1]["roc_auc"]
+
+
+def test_single_class_validation_is_a_user_error():
+    with pytest.raises(UserError, match="single class"):
+        ev.choose_threshold(VAL_S, np.zeros(6), "max_f1", 0.01)
+
+
+def test_classification_summary_matches_hand_computation():
+    summary = ev.classification_summary(TEST_Y, TEST_S, 0.5)
+    assert summary["confusion"] == {"tn": 3, "fp": 1, "fn": 1, "tp": 3}
+    assert summary["accuracy"] == pytest.approx(0.75)
+    transit = summary["report"]["transit"]
+    assert transit["precision"] == pytest.approx(0.75)
+    assert transit["recall"] == pytest.approx(0.75)
+    assert transit["f1-score"] == pytest.approx(0.75)
+    assert transit["support"] == 4
+    assert summary["report"]["no_transit"]["precision"] == pytest.approx(0.75)
+    assert set(summary["report"]) >= {"accuracy", "macro avg", "weighted avg"}
+    assert summary["roc_auc"] == pytest.approx(14 / 16)  # 14 of 16 pairs ordered
+    assert summary["pr_auc"] == pytest.approx(0.25 + 0.25 + 0.25 * 3 / 4 + 0.25 * 4 / 5)
+
+
+def test_resample_metrics_match_sklearn_with_ties():
+    labels, scores = scored_set(40, 8, 1.0, seed=2)
+    scores = np.round(scores, 1)  # plenty of tied scores
+    indices = make_rng(0, "test").integers(0, 40, size=(25, 40))
+    got = ev.resample_metrics(labels, scores, 0.5, indices)
+    rows = [i for i in range(25) if 0 < labels[indices[i]].sum() < 40]
+    assert got["valid"].sum() == len(rows)
+    for k, i in enumerate(rows):
+        y, s = labels[indices[i]], scores[indices[i]]
+        assert got["roc_auc"][k] == pytest.approx(roc_auc_score(y, s))
+        assert got["pr_auc"][k] == pytest.approx(average_precision_score(y, s))
+        assert got["f1"][k] == pytest.approx(f1_score(y, s >= 0.5))
+
+
+def test_bootstrap_is_deterministic_and_brackets_the_estimate():
+    labels, scores = scored_set(300, 30, 1.5, seed=3)
+    runs = [
+        ev.bootstrap_intervals(labels, scores, 0.75, make_rng(7, "bootstrap"), 500)
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    point = ev.classification_summary(labels, scores, 0.75)
+    for key, value in (
+        ("roc_auc", point["roc_auc"]),
+        ("pr_auc", point["pr_auc"]),
+        ("transit_f1", point["report"]["transit"]["f1-score"]),
+    ):
+        assert runs[0][key]["low"] < value < runs[0][key]["high"]
+    assert runs[0]["n_positive"] == 30 and runs[0]["skipped_single_class"] == 0
+    other = ev.bootstrap_intervals(labels, scores, 0.75, make_rng(8, "bootstrap"), 500)
+    assert other != runs[0]
+
+
+def test_bootstrap_skips_and_counts_single_class_resamples():
+    labels = np.r_[np.zeros(19, int), 1]
+    scores = np.linspace(0, 1, 20)
+    out = ev.bootstrap_intervals(labels, scores, 0.5, make_rng(0, "bootstrap"), 1000)
+    # P(no positive in 20 draws) = 0.95**20 ~ 36%.
+    assert 250 < out["skipped_single_class"] < 470
+    assert out["used"] + out["skipped_single_class"] == 1000
+    assert out["n_positive"] == 1
+
+
+def test_full_report_handles_a_single_class_source():
+    labels, scores = scored_set(200, 40, 2.0, seed=4)
+    sources = np.where(np.arange(200) < 30, "real", "synthetic")  # real: negatives only
+    threshold = ev.choose_threshold(scores, labels, "max_f1", 0.01)
+    report = ev.full_report(labels, scores, sources, threshold, 0, 200)
+    real = report["by_source"]["real"]
+    assert real["roc_auc"] is None and real["pr_auc"] is None
+    assert "need both classes" in real["auc_note"]
+    assert real["bootstrap"]["used"] == 0 and real["bootstrap"]["roc_auc"]["low"] is None
+    assert real["confusion"]["tp"] == real["confusion"]["fn"] == 0
+    synthetic = report["by_source"]["synthetic"]
+    assert synthetic["roc_auc"] > 0.8 and synthetic["bootstrap"]["used"] == 200
+    assert report["n"] == 200 and report["n_positive"] == 40
+
+
+def test_evaluate_json_schema_and_predict_reads_its_threshold(tmp_path):
+    labels, scores = scored_set(400, 40, 2.5, seed=5)
+    sources = np.where(np.arange(400) % 4 == 0, "real", "synthetic")
+    val_labels, val_scores = scored_set(400, 40, 2.5, seed=6)
+    scores, val_scores = expit(scores), expit(val_scores)  # probabilities, as the network gives
+    snr = np.linspace(1, 20, 50)
+    injected_scores = snr / 10 + np.random.default_rng(0).normal(0, 0.3, 50)
+    report = ev.evaluate_method(
+        (val_labels, val_scores), (labels, scores, sources), (snr, injected_scores), SETTINGS, 42
+    )
+    path = tmp_path / "evaluate.json"
+    write_json(path, report)
+    loaded = json.loads(path.read_text())
+    assert set(loaded) >= {
+        "split",
+        "threshold",
+        "threshold_selection",
+        "n",
+        "n_positive",
+        "roc_auc",
+        "pr_auc",
+        "accuracy",
+        "report",
+        "confusion",
+        "bootstrap",
+        "by_source",
+        "injection",
+    }
+    assert loaded["threshold_selection"]["rule"] == "max_f1"
+    assert loaded["threshold_selection"]["chosen_on"] == "validation"
+    assert set(loaded["by_source"]) == {"real", "synthetic"}
+    assert set(loaded["confusion"]) == {"tn", "fp", "fn", "tp"}
+    assert set(loaded["bootstrap"]) >= {"roc_auc", "pr_auc", "transit_f1", "n_positive"}
+    injection = loaded["injection"]
+    assert injection["threshold_selection"]["rule"] == "target_fpr"
+    assert injection["n_snr_7p1_to_10"] == int(np.sum((snr >= 7.1) & (snr < 10)))
+    assert injection["recall_snr_ge_10"] >= injection["recall_snr_7p1_to_10"]
+    assert load_threshold(path) == pytest.approx(report["threshold"], abs=1e-6)
+
+
+def test_recall_by_snr_bins_and_headline():
+    snr = np.array([1.5, 3.0, 5.0, 8.0, 9.0, 12.0, 25.0, 0.5])
+    detected = {"model": np.array([0, 0, 1, 1, 0, 1, 1, 1], bool)}
+    table = ev.recall_by_snr(snr, detected, [1, 4, 7.1, 10, 20])
+    assert table["n"].tolist() == [2, 1, 2, 1]  # 0.5 and 25 fall outside the bins
+    assert table["recall_model"].tolist() == [0.0, 1.0, 0.5, 1.0]
+    assert np.all(table["recall_model_low"] <= table["recall_model"])
+    assert np.all(table["recall_model_high"] >= table["recall_model"])
+    assert table["snr_bin_center"].tolist() == pytest.approx([2.5, 5.55, 8.55, 15])
+    head = ev.snr_headline(snr, detected["model"])
+    assert head["recall_snr_7p1_to_10"] == 0.5 and head["n_snr_7p1_to_10"] == 2
+    assert head["recall_snr_ge_10"] == 1.0 and head["n_snr_ge_10"] == 2
+
+
+def test_injection_snrs_fill_each_bin():
+    snr = ev.injection_snrs([1, 2, 7.1], 50, make_rng(0, "injection-snr"))
+    assert snr.size == 100
+    assert np.all((snr[:50] >= 1) & (snr[:50] < 2)) and np.all((snr[50:] >= 2) & (snr[50:] < 7.1))
+
+
+def test_curve_data_is_thin_and_well_formed():
+    labels, scores = scored_set(20000, 2000, 1.0, seed=7)
+    roc = ev.roc_points(labels, scores)
+    assert len(roc) <= ev.MAX_CURVE_POINTS and list(roc.columns) == ["fpr", "tpr"]
+    assert roc.iloc[0].tolist() == [0.0, 0.0] and roc.iloc[-1].tolist() == [1.0, 1.0]
+    pr = ev.pr_points(labels, scores)
+    assert len(pr) <= ev.MAX_CURVE_POINTS and list(pr.columns) == ["recall", "precision"]
+    assert np.all(np.diff(pr["recall"]) >= 0)
+    rows = ev.confusion_rows(TEST_Y, TEST_S >= 0.5)
+    assert rows.value_counts().to_dict()[("transit", "no_transit")] == 1
+    assert len(rows) == len(TEST_Y)
+
+
+def test_real_by_star_and_examples():
+    kepid = np.array([11, 11, 11, 22, 22])
+    labels = np.array([1, 0, 1, 0, 0])
+    stars = ev.real_by_star(
+        kepid,
+        labels,
+        {"model": np.array([0.9, 0.8, 0.1, 0.2, 0.3]), "bls": np.array([9, 1, 8, 2, 12.0])},
+        {"model": 0.5, "bls": 7.1},
+    )
+    assert stars["11"] == {
+        "windows": 3,
+        "transit_windows": 2,
+        "flagged_windows": 2,
+        "true_positive_windows": 1,
+        "max_score": 0.9,
+        "bls_flagged_windows": 2,
+        "bls_true_positive_windows": 2,
+        "bls_max_score": 9.0,
+    }
+    assert stars["22"]["transit_windows"] == 0 and stars["22"]["bls_flagged_windows"] == 1
+    picked = ev.pick_examples(labels, 4, make_rng(0, "real-examples"))
+    assert len(picked) == 4 and labels[picked].sum() == 2
+    assert ev.pick_examples(labels, 10, make_rng(0, "x")).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_figures_render(tmp_path):
+    labels, scores = scored_set(300, 30, 2.0, seed=8)
+    methods = [
+        ev.Scored("net", labels, scores, 1.0),
+        ev.Scored("BLS sde", labels, scores * 0.5, 0.4),
+    ]
+    table = ev.recall_by_snr(
+        np.linspace(1, 19, 40),
+        {"model": np.arange(40) > 10, "bls": np.arange(40) > 25},
+        [1, 7.1, 20],
+    )
+    figures = {
+        "roc_pr.png": ev.plot_roc_pr(methods),
+        "confusion.png": ev.plot_confusions(methods),
+        "recall.png": ev.plot_recall_vs_snr(table, {"model": "net", "bls": "BLS"}, 0.01),
+        "real.png": ev.plot_real_examples(1 + np.zeros((3, 100)), 0.02, ["a", "b", "c"]),
+        "none.png": ev.plot_real_examples(np.zeros((0, 100)), 0.02, []),
+    }
+    for name, fig in figures.items():
+        save_figure(fig, tmp_path / name)
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
