@@ -1,0 +1,197 @@
+"""Regenerate the README's results section from the metrics files, so it never drifts.
+
+Usage (from the repository root, after `dvc repro` and `dvc exp run -S dataset.transit_ratio=0.01`):
+
+    python scripts/update_readme.py --snapshot EXP   # copy the 1% experiment's metrics and plots
+    python scripts/update_readme.py                  # rewrite the README section only
+
+``--snapshot EXP`` reads the experiment's committed outputs with ``git show`` into
+``reports/ratio_0.01/`` and records the real ``dvc metrics diff`` between the
+workspace (10%) and the experiment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+SNAPSHOT = ROOT / "reports" / "ratio_0.01"
+SNAPSHOT_FILES = [
+    "metrics/evaluate.json",
+    "metrics/baseline.json",
+    "metrics/dataset.json",
+    "metrics/dataset.md",
+    "metrics/train.json",
+    "plots/roc_pr.png",
+    "plots/confusion_matrix.png",
+    "plots/recall_vs_snr.png",
+]
+SEED = {"roc_auc": 0.928, "precision": 0.99, "recall": 0.86, "f1": 0.92, "threshold": 0.653}
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def snapshot(rev: str) -> None:
+    """Copy the experiment's outputs out of git and record `dvc metrics diff` against it."""
+    SNAPSHOT.mkdir(parents=True, exist_ok=True)
+    for name in SNAPSHOT_FILES:
+        blob = subprocess.run(
+            ["git", "show", f"{rev}:{name}"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        (SNAPSHOT / Path(name).name).write_bytes(blob)
+    dvc = str(Path(sys.executable).with_name("dvc"))
+    diff = subprocess.run(
+        [dvc, "metrics", "diff", "--md", "HEAD", rev, "--precision", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = [line for line in diff.splitlines() if _headline_row(line)]
+    header = diff.splitlines()[:2]
+    (SNAPSHOT / "metrics_diff.md").write_text("\n".join(header + rows) + "\n")
+    (SNAPSHOT / "SOURCE").write_text(f"experiment {rev}\n")
+
+
+def _headline_row(line: str) -> bool:
+    keys = (
+        "evaluate.json | roc_auc",
+        "evaluate.json | pr_auc",
+        "evaluate.json | threshold ",
+        "evaluate.json | accuracy",
+        "evaluate.json | report.transit",
+        "evaluate.json | injection.recall",
+        "baseline.json | roc_auc",
+        "baseline.json | pr_auc",
+        "baseline.json | report.transit.f1",
+    )
+    return any(key in line for key in keys)
+
+
+def _load(folder: Path, name: str) -> dict:
+    return json.loads((folder / name).read_text())
+
+
+def _ci(block: dict, key: str) -> str:
+    low, high = block["bootstrap"][key]["low"], block["bootstrap"][key]["high"]
+    return f"({low:.2f}–{high:.2f})"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def headline(results: dict[str, tuple[dict, dict]]) -> str:
+    """Network and BLS side by side for each experiment, with the seed's claims."""
+    names = list(results)
+    lines = [
+        "| metric (test split) | " + " | ".join(names) + " | seed notebook (10%, optimistic) |",
+        "|---|" + "---:|" * (len(names) + 1),
+    ]
+
+    def row(label: str, cells: list[str], seed: str = "") -> None:
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {seed} |")
+
+    net = {k: v[0] for k, v in results.items()}
+    bls = {k: v[1] for k, v in results.items()}
+    row("test light curves (transits)", [f"{m['n']} ({m['n_positive']})" for m in net.values()],
+        "1143 (127)")
+    row("ROC-AUC, network (95% CI)",
+        [f"{m['roc_auc']:.3f} {_ci(m, 'roc_auc')}" for m in net.values()], "0.928")
+    row("PR-AUC, network (95% CI)",
+        [f"{m['pr_auc']:.3f} {_ci(m, 'pr_auc')}" for m in net.values()], "–")
+    for key, seed in (("precision", "0.99"), ("recall", "0.86"), ("f1-score", "0.92")):
+        row(f"transit {key.replace('-score', '')}, network",
+            [f"{m['report']['transit'][key]:.3f}" for m in net.values()], seed)
+    row("transit F1 95% CI", [_ci(m, "transit_f1") for m in net.values()], "–")
+    row("threshold (chosen on validation)", [f"{m['threshold']:.3f}" for m in net.values()],
+        "0.653 (chosen on test)")
+    row("ROC-AUC, BLS baseline", [_fmt(m["roc_auc"]) for m in bls.values()], "–")
+    row("PR-AUC, BLS baseline", [_fmt(m["pr_auc"]) for m in bls.values()], "–")
+    row("transit F1, BLS baseline",
+        [f"{m['report']['transit']['f1-score']:.3f}" for m in bls.values()], "–")
+    for key, label in (("recall_snr_7p1_to_10", "7.1–10"), ("recall_snr_ge_10", "≥ 10")):
+        row(f"recall at SNR {label}, 1% FPR: network / BLS",
+            [f"{_fmt(n['injection'][key])} / {_fmt(b['injection'][key])}"
+             for n, b in zip(net.values(), bls.values(), strict=True)], "–")
+    return "\n".join(lines)
+
+
+def report_table(metrics: dict) -> str:
+    """The seed's per-class report table."""
+    rep = metrics["report"]
+    lines = ["| class | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+    for key, label in (("no_transit", "No transit"), ("transit", "Transit"),
+                       ("macro avg", "Macro avg"), ("weighted avg", "Weighted avg")):
+        r = rep[key]
+        lines.append(f"| {label} | {r['precision']:.3f} | {r['recall']:.3f} | "
+                     f"{r['f1-score']:.3f} | {int(r['support'])} |")
+    lines.append(f"| Accuracy | | | {rep['accuracy']:.3f} | {metrics['n']} |")
+    return "\n".join(lines)
+
+
+def section() -> str:
+    ten = ROOT / "metrics"
+    results = {"10% transits": (_load(ten, "evaluate.json"), _load(ten, "baseline.json"))}
+    have_one = (SNAPSHOT / "evaluate.json").is_file()
+    if have_one:
+        results["1% transits"] = (_load(SNAPSHOT, "evaluate.json"),
+                                  _load(SNAPSHOT, "baseline.json"))
+    parts = [
+        "## Results",
+        "",
+        "Generated by `python scripts/update_readme.py` from `metrics/` (default 10% run) and "
+        "`reports/ratio_0.01/` (the `dvc exp run -S dataset.transit_ratio=0.01` experiment). "
+        "Thresholds and early stopping use the validation split only; the test split is scored "
+        "once. Intervals are seeded bootstrap 95% intervals over the test set.",
+        "",
+        headline(results),
+        "",
+        "### 10% dataset (default)",
+        "",
+        (ten / "dataset.md").read_text().strip(),
+        "",
+        report_table(results["10% transits"][0]),
+        "",
+        "![ROC and PR](plots/roc_pr.png)",
+        "![Confusion matrices](plots/confusion_matrix.png)",
+        "![Recall vs SNR](plots/recall_vs_snr.png)",
+    ]
+    if have_one:
+        parts += [
+            "",
+            "### 1% dataset",
+            "",
+            (SNAPSHOT / "dataset.md").read_text().strip(),
+            "",
+            report_table(results["1% transits"][0]),
+            "",
+            "![ROC and PR, 1%](reports/ratio_0.01/roc_pr.png)",
+            "![Confusion matrices, 1%](reports/ratio_0.01/confusion_matrix.png)",
+            "![Recall vs SNR, 1%](reports/ratio_0.01/recall_vs_snr.png)",
+            "",
+            "### `dvc metrics diff` (10% workspace → 1% experiment, headline rows)",
+            "",
+            (SNAPSHOT / "metrics_diff.md").read_text().strip(),
+        ]
+    return "\n".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--snapshot", metavar="EXP", help="experiment name or revision (1%% run)")
+    args = parser.parse_args()
+    if args.snapshot:
+        snapshot(args.snapshot)
+    text = README.read_text()
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    README.write_text(pattern.sub(lambda _: f"{START}\n{section()}\n{END}", text))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The ``transit-classifier`` command line: run the trained model on your own light curves.
+
+``transit-classifier predict FILE_OR_KIC ...`` (or ``python -m transit_classifier
+predict ...``) prints a per-window table, ``--json`` for scripts, ``--plot`` for
+a figure. Problems the user can fix end as one ``error: ...`` line and exit 1;
+usage errors exit 2 (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from tqdm import tqdm
+
+from . import predict as scoring
+from .errors import UserError
+from .stage import quiet_tensorflow
+
+
+def _probability(text: str) -> float:
+    """argparse type for ``--threshold``: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return value
+
+
+def _png(text: str) -> str:
+    """argparse type for ``--plot``: the figure is always written as PNG."""
+    if not text.lower().endswith(".png"):
+        raise argparse.ArgumentTypeError(f"must end in .png, got {text!r}")
+    return text
+
+
+def join_kic_tokens(items: Sequence[str]) -> list[str]:
+    """Rejoin ``KIC 11442793`` typed without quotes (two shell words) into one input."""
+    joined: list[str] = []
+    for item in items:
+        if joined and joined[-1].strip().lower() == "kic" and item.strip().isdigit():
+            joined[-1] = f"KIC {item.strip()}"
+        else:
+            joined.append(item)
+    return joined
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="transit-classifier",
+        description="Find exoplanet transits in Kepler-like light curves with the trained model.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    predict = commands.add_parser(
+        "predict",
+        help="score your own light curves",
+        description=(
+            "Score light curves window by window. Each input is binned to the model's cadence, "
+            "cut into windows of the model's length overlapping by half, and each window gets a "
+            "transit probability and a verdict at the validation-chosen threshold."
+        ),
+    )
+    predict.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="FILE_OR_KIC",
+        help="Kepler light-curve FITS (*_llc.fits), CSV with time (days) and flux columns, "
+        "or a KIC id ('KIC 11442793', kic11442793, 11442793) downloaded from MAST",
+    )
+    predict.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    predict.add_argument(
+        "--plot", type=_png, metavar="OUT.png", help="save light curves with flagged windows shaded"
+    )
+    predict.add_argument(
+        "--threshold",
+        type=_probability,
+        help="decision threshold in [0, 1] (default: 'threshold' in the --metrics file)",
+    )
+    predict.add_argument(
+        "--model-dir", default="models", help="trained model directory (default: models)"
+    )
+    predict.add_argument(
+        "--metrics",
+        default="metrics/evaluate.json",
+        help="evaluate-stage metrics holding the threshold (default: metrics/evaluate.json)",
+    )
+    predict.add_argument(
+        "--cache-dir",
+        default=scoring.DEFAULT_CACHE_DIR,
+        help=f"where KIC downloads are cached (default: {scoring.DEFAULT_CACHE_DIR})",
+    )
+    predict.set_defaults(func=run_predict)
+    return parser
+
+
+def run_predict(args: argparse.Namespace) -> None:
+    """Read every input first, then load the model, score, and only then write anything."""
+    threshold = args.threshold
+    if threshold is None:
+        threshold = scoring.load_threshold(args.metrics)
+    inputs = join_kic_tokens(args.inputs)
+    curves = [
+        scoring.load_input(text, args.cache_dir)
+        for text in tqdm(inputs, desc="reading", disable=None)
+    ]
+    from .model import load_classifier
+
+    model, info = load_classifier(args.model_dir)
+    setup = scoring.model_setup(info, threshold)
+    predictions = [
+        scoring.predict_lightcurve(curve, model, setup)
+        for curve in tqdm(curves, desc="scoring", disable=None)
+    ]
+    if args.plot:
+        scoring.plot_predictions(predictions, args.plot, threshold)
+    if args.json:
+        print(json.dumps(scoring.to_records(predictions, setup), indent=2))
+    else:
+        print(scoring.format_table(predictions, threshold))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 user error, 2 usage error)."""
+    quiet_tensorflow()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        args.func(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (`| head`) closed the pipe: stop quietly as Unix tools do, and keep
+        # Python's exit-time flush of stdout from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0

@@ -1,0 +1,439 @@
+"""`transit-classifier predict`: readers, resampling, windowing, scoring, output and errors.
+
+A tiny untrained Conv1D+LSTM, saved through the real ``model.save_classifier``,
+checks structure and behaviour; discrimination is checked by swapping
+``predict_proba`` for a deterministic score of the preprocessed window's deepest
+point, so the test asserts which windows get flagged without training anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transit_classifier import cli
+from transit_classifier import predict as scoring
+from transit_classifier.errors import UserError
+from transit_classifier.kepler import import_lightkurve
+
+CADENCE_MIN = 29.4244
+CADENCE_D = CADENCE_MIN / 1440
+LENGTH = 200  # cadences per window of the tiny test model (~4.1 days)
+STRIDE = LENGTH // 2
+FIXTURES = Path(__file__).parent / "fixtures" / "kepler"
+TINY_TRAIN = {
+    "architecture": "compact",
+    "conv_filters": [4],
+    "kernel_size": 5,
+    "activation": "relu",
+    "batch_norm": False,
+    "pool_size": 4,
+    "conv_dropout": 0.0,
+    "lstm_units": [4],
+    "bidirectional": False,
+    "dense_units": [],
+    "dense_dropout": 0.0,
+}
+PREPROCESS = {"detrend_window_cadences": 97, "clip_low_sigma": 30.0, "clip_high_sigma": 5.0}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny untrained classifier saved the way the train stage saves it."""
+    import keras
+
+    from transit_classifier.model import build_model, save_classifier
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("model") / "models"
+    info = {"input_length": LENGTH, "cadence_minutes": CADENCE_MIN, "preprocess": PREPROCESS}
+    save_classifier(build_model(LENGTH, TINY_TRAIN), path, info)
+    return path
+
+
+@pytest.fixture()
+def metrics(tmp_path: Path) -> Path:
+    path = tmp_path / "evaluate.json"
+    path.write_text(json.dumps({"threshold": 0.5, "roc_auc": 0.9}))
+    return path
+
+
+def light_curve(
+    days: float, cadence_min: float = CADENCE_MIN, transit_at: float | None = None, seed: int = 0
+) -> pd.DataFrame:
+    """Flat star with 100 ppm white noise in e-/s; optionally one 1%-deep, 6-hour box transit."""
+    rng = np.random.default_rng(seed)
+    time = 130.0 + np.arange(0, days, cadence_min / 1440)
+    flux = 1 + 1e-4 * rng.standard_normal(time.size)
+    if transit_at is not None:
+        flux[np.abs(time - 130.0 - transit_at) < 0.125] -= 0.01
+    return pd.DataFrame({"Time": time, "FLUX": 5000 * flux, "flux_err": 0.5})
+
+
+def write_csv(tmp_path: Path, frame: pd.DataFrame, name: str = "star.csv") -> Path:
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture, *argv: str | Path) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, path: Path, model_dir: Path, metrics: Path, *extra: str) -> dict:
+    code, out, err = run(
+        capsys, "predict", path, "--json", "--model-dir", model_dir, "--metrics", metrics, *extra
+    )
+    assert code == 0, err
+    return json.loads(out)
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+@pytest.mark.parametrize(
+    ("text", "kic"),
+    [("KIC 11442793", 11442793), ("kic11442793", 11442793), ("11442793", 11442793),
+     ("kic-757450", 757450), ("star.csv", None), ("KIC", None), ("KIC 12a", None)],
+)
+def test_parse_kic(text: str, kic: int | None) -> None:
+    assert scoring.parse_kic(text) == kic
+
+
+def test_join_kic_tokens_rejoins_unquoted_id() -> None:
+    assert cli.join_kic_tokens(["KIC", "11442793", "a.csv"]) == ["KIC 11442793", "a.csv"]
+    assert cli.join_kic_tokens(["a.csv", "b.csv"]) == ["a.csv", "b.csv"]
+
+
+def test_bin_to_cadence_averages_points_and_leaves_empty_bins_nan() -> None:
+    cad = 0.1
+    time = np.array([0.0, 0.04, 0.1, 0.3, np.nan, 0.31])
+    flux = np.array([1.0, 3.0, 5.0, 7.0, 9.0, np.nan])
+    grid, binned = scoring.bin_to_cadence(time, flux, cad)
+    np.testing.assert_allclose(grid, [0.0, 0.1, 0.2, 0.3])
+    np.testing.assert_allclose(binned, [2.0, 5.0, np.nan, 7.0])
+
+
+def test_bin_to_cadence_keeps_native_cadence_one_point_per_bin() -> None:
+    time = 200 + np.arange(3000) * CADENCE_D * (1 + 1e-6)  # slight clock drift
+    grid, binned = scoring.bin_to_cadence(time, np.arange(3000.0), CADENCE_D)
+    np.testing.assert_array_equal(binned, np.arange(3000.0))
+    assert grid[0] == time[0]
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(200, [0]), (201, [0, 1]), (400, [0, 100, 200]), (450, [0, 100, 200, 250])],
+)
+def test_window_starts_half_overlap_and_tail_covered(n: int, expected: list[int]) -> None:
+    starts = scoring.window_starts(n, LENGTH)
+    assert starts.tolist() == expected
+    assert starts[-1] + LENGTH == n
+
+
+def test_gzipped_csv_quarters_are_normalised_separately(tmp_path: Path) -> None:
+    frame = light_curve(10)
+    frame["quarter"] = np.where(np.arange(len(frame)) < 200, 3, 4)
+    frame.loc[frame["quarter"] == 4, "FLUX"] *= 1.7
+    curve = scoring.load_input(str(write_csv(tmp_path, frame, "star.csv.gz")))
+    assert curve.source == "csv"
+    np.testing.assert_allclose(curve.flux, 1, atol=1e-3)
+
+
+# -------------------------------------------------------------- structure of output
+
+
+def test_table_output_covers_the_whole_light_curve(tmp_path, capsys, model_dir, metrics) -> None:
+    path = write_csv(tmp_path, light_curve(10.0))  # 490 cadences -> windows at 0,100,200,290
+    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir, "--metrics", metrics)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["file", "start", "[d]", "end", "[d]", "probability", "verdict"]
+    rows = lines[2 : lines.index("")]
+    n_cadences = 490
+    assert len(rows) == len(scoring.window_starts(n_cadences, LENGTH)) == 4
+    assert float(rows[0].split()[1]) == pytest.approx(130.0, abs=1e-3)
+    assert float(rows[-1].split()[2]) == pytest.approx(130 + (n_cadences - 1) * CADENCE_D, abs=1e-3)
+    probability_end = lines[0].index("probability") + len("probability")
+    assert all(row[probability_end - 1].isdigit() and row[probability_end] == " " for row in rows)
+    summary = lines[-1]
+    assert summary.startswith(f"{path}: ") and "of 4 windows flagged" in summary
+    assert "threshold 0.500" in summary
+
+
+def test_json_schema_and_verdicts_follow_threshold(tmp_path, capsys, model_dir, metrics) -> None:
+    path = write_csv(tmp_path, light_curve(12.0, cadence_min=2.0))  # short cadence, resampled
+    first = run_json(capsys, path, model_dir, metrics)
+    assert set(first) == {"threshold", "window_length", "cadence_minutes", "window_days", "inputs"}
+    assert first["threshold"] == 0.5 and first["window_length"] == LENGTH
+    (result,) = first["inputs"]
+    assert result["input"] == str(path) and result["source"] == "csv"
+    assert result["n_windows"] == len(result["windows"]) == result["n_scored"]
+    window = result["windows"][0]
+    assert set(window) == {"start", "end", "probability", "missing_fraction", "verdict"}
+    assert window["end"] - window["start"] == pytest.approx((LENGTH - 1) * CADENCE_D, abs=1e-5)
+    probs = np.array([w["probability"] for w in result["windows"]])
+    assert np.all((probs >= 0) & (probs <= 1))
+    # A threshold between the scores must split the verdicts exactly at it.
+    threshold = float(np.median(probs))
+    second = run_json(capsys, path, model_dir, metrics, "--threshold", str(threshold))
+    assert second["threshold"] == pytest.approx(threshold, abs=1e-6)
+    verdicts = [w["verdict"] for w in second["inputs"][0]["windows"]]
+    assert verdicts == ["transit" if p >= threshold else "no transit" for p in probs]
+    assert second["inputs"][0]["n_flagged"] == verdicts.count("transit")
+
+
+def test_sparse_windows_are_reported_not_scored(tmp_path, capsys, model_dir, metrics) -> None:
+    frame = light_curve(12.0)
+    time = frame["Time"] - 130
+    frame = frame[(time < 4.5) | (time > 7.5)]  # a 3-day gap swallows most of one window
+    result = run_json(capsys, write_csv(tmp_path, frame), model_dir, metrics)["inputs"][0]
+    sparse = [w for w in result["windows"] if w["verdict"] == "too sparse"]
+    assert len(sparse) == 1 and sparse[0]["probability"] is None
+    assert sparse[0]["missing_fraction"] > 0.5
+    assert result["n_scored"] == result["n_windows"] - 1
+
+
+def test_plot_is_written_one_panel_per_input(tmp_path, capsys, model_dir, metrics) -> None:
+    a = write_csv(tmp_path, light_curve(10.0, seed=1), "a.csv")
+    b = write_csv(tmp_path, light_curve(6.0, seed=2), "b.csv")
+    out_png = tmp_path / "figs" / "out.png"
+    code, out, _ = run(
+        capsys, "predict", a, b, "--plot", out_png, "--threshold", "0", "--model-dir", model_dir
+    )
+    assert code == 0
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib.image import imread
+
+    height, width = imread(out_png).shape[:2]
+    assert height > width / 3  # two stacked panels, not one
+    assert f"{a}: 4 of 4 windows flagged" in out and f"{b}: " in out
+
+
+# ------------------------------------------------------------------- discrimination
+
+
+def deepest_point_score(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Stand-in for a trained net: a deep dip in the preprocessed window means a transit."""
+    return 1 / (1 + np.exp(X[:, :, 0].min(axis=1) + 10))
+
+
+def test_window_holding_the_transit_is_flagged(tmp_path, capsys, model_dir, metrics,
+                                               monkeypatch) -> None:
+    import transit_classifier.model
+
+    monkeypatch.setattr(transit_classifier.model, "predict_proba", deepest_point_score)
+    with_transit = write_csv(tmp_path, light_curve(12.0, transit_at=5.1), "transit.csv")
+    without = write_csv(tmp_path, light_curve(12.0, seed=3), "quiet.csv")
+    data = run_json(capsys, with_transit, model_dir, metrics)
+    windows = data["inputs"][0]["windows"]
+    mid = 130 + 5.1
+    holds = [w["start"] < mid - 0.2 and w["end"] > mid + 0.2 for w in windows]
+    assert sum(holds) == 2  # half-overlapping windows: the dip sits in exactly two
+    assert [w["verdict"] == "transit" for w in windows] == holds
+    quiet = run_json(capsys, without, model_dir, metrics)["inputs"][0]
+    assert quiet["n_flagged"] == 0 and quiet["max_probability"] < 0.1
+
+
+# ------------------------------------------------------------------ real Kepler FITS
+
+
+KEPLER_90_Q5 = FIXTURES / "kplr011442793-2010174085026_llc.fits"
+KEPLER_90_H = (472.10, 0.30)  # predicted mid-transit (BKJD) and half-duration (days), KOI table
+
+
+@pytest.mark.skipif(not KEPLER_90_Q5.is_file(), reason=f"fixture {KEPLER_90_Q5.name} missing")
+def test_real_kepler_fits(capsys, model_dir, metrics) -> None:
+    curve = scoring.read_fits_lightcurve(KEPLER_90_Q5)
+    assert curve.source == "fits" and 443 < curve.time[0] < curve.time[-1] < 539  # BKJD, Q5
+    assert np.nanmedian(curve.flux) == pytest.approx(1.0, abs=1e-6)
+    result = run_json(capsys, KEPLER_90_Q5, model_dir, metrics)["inputs"][0]
+    grid, _ = scoring.bin_to_cadence(curve.time, curve.flux, CADENCE_D)
+    assert result["source"] == "fits"
+    expected = len(scoring.window_starts(grid.size, LENGTH))
+    assert result["n_windows"] == result["n_scored"] == expected
+    assert result["windows"][0]["start"] == pytest.approx(grid[0], abs=1e-5)
+    assert result["windows"][-1]["end"] == pytest.approx(grid[-1], abs=1e-5)
+
+
+@pytest.mark.skipif(not KEPLER_90_Q5.is_file(), reason=f"fixture {KEPLER_90_Q5.name} missing")
+def test_real_transit_of_kepler_90_h_is_flagged(capsys, model_dir, metrics, monkeypatch) -> None:
+    import transit_classifier.model
+
+    monkeypatch.setattr(transit_classifier.model, "predict_proba", deepest_point_score)
+    windows = run_json(capsys, KEPLER_90_Q5, model_dir, metrics)["inputs"][0]["windows"]
+    mid, half = KEPLER_90_H
+    start, end = np.array([[w["start"], w["end"]] for w in windows]).T
+    flagged = np.array([w["verdict"] == "transit" for w in windows])
+    holds = (start < mid - half) & (end > mid + half)
+    apart = (end < mid - half) | (start > mid + half)
+    assert holds.any() and flagged[holds].all()
+    assert not flagged[apart].any()  # Kepler-90 d/e/f (~500 ppm) stay below the threshold
+
+
+def test_kic_download_stitches_quarters(tmp_path, monkeypatch) -> None:
+    lk = import_lightkurve()
+    time = np.arange(0, 30, CADENCE_D)
+    shape = np.where(np.arange(time.size) % 7 == 0, 1.001, 1.0)
+    quarters = []
+    for quarter, level in ((3, 1000.0), (4, 2500.0)):
+        lc = lk.LightCurve(time=time + 30.5 * quarter, flux=level * shape)
+        lc["cadenceno"] = np.arange(time.size) + 2000 * quarter
+        lc.meta.update(KEPLERID=757450, QUARTER=quarter)
+        quarters.append(lc)
+
+    class Search:
+        def __len__(self) -> int:
+            return len(quarters)
+
+        def download_all(self, **kwargs):
+            assert kwargs == {"download_dir": str(tmp_path)}
+            return lk.LightCurveCollection(quarters)
+
+    calls = []
+    monkeypatch.setattr(lk, "search_lightcurve", lambda *a, **k: calls.append((a, k)) or Search())
+    curve = scoring.load_input("kic 757450", cache_dir=tmp_path)
+    assert calls == [(("KIC 757450",), {"mission": "Kepler", "author": "Kepler", "exptime": 1800})]
+    assert curve.name == "KIC 757450" and curve.source == "kic"
+    assert curve.time.size == 2 * time.size
+    assert np.median(curve.flux) == pytest.approx(1.0) and curve.flux.max() < 1.0011
+
+
+# ----------------------------------------------------------------------- bad input
+
+
+def bad_csv(tmp_path: Path, kind: str) -> Path:
+    if kind == "columns":
+        return write_csv(tmp_path, light_curve(10).rename(columns={"FLUX": "sap"}))
+    if kind == "short":
+        return write_csv(tmp_path, light_curve(3.0))
+    if kind == "seconds":
+        frame = light_curve(10)
+        return write_csv(tmp_path, frame.assign(Time=frame["Time"] * 86400))
+    frame = light_curve(10)
+    frame["FLUX"] = np.nan if kind == "nan" else (5.0 if kind == "constant" else -frame["FLUX"])
+    return write_csv(tmp_path, frame)
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("columns", "missing column(s) flux (found: Time, sap, flux_err); the CSV needs 'time'"),
+        ("short", "too short: 3.0 days at the model's 29.42-min cadence, but one window needs 4.1 "
+                  "days (200 cadences)"),
+        ("seconds", "spans 863312 days, too long for a 29.4-min grid; is the time column in days?"),
+        ("nan", "flux is all NaN or empty"),
+        ("constant", "flux is constant"),
+        ("negative", "median flux is not positive"),
+    ],
+)
+def test_bad_csv_gives_one_error_line(tmp_path, capsys, model_dir, metrics, kind, message) -> None:
+    path = bad_csv(tmp_path, kind)
+    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir, "--metrics", metrics)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: {path}: {message}") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.csv", None, "no such file, and not a KIC id"),
+        ("star.txt", "time,flux\n1,2\n", "unknown file type '.txt'"),
+        ("corrupt.fits", "SIMPLE  =   T / truncated", "cannot read this FITS light curve"),
+        ("broken.csv", "time,flux\n1,2,3,4\n\"", "not a readable CSV"),
+    ],
+)
+def test_bad_files_give_one_error_line(tmp_path, capsys, model_dir, metrics, name, content,
+                                       message) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir, "--metrics", metrics)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: {path}: {message}") and err.count("\n") == 1
+
+
+def test_bad_input_among_good_ones_writes_nothing(tmp_path, capsys, model_dir, metrics) -> None:
+    good = write_csv(tmp_path, light_curve(10.0))
+    out_png = tmp_path / "out.png"
+    code, out, err = run(capsys, "predict", good, tmp_path / "nope.csv", "--plot", out_png,
+                         "--model-dir", model_dir, "--metrics", metrics)
+    assert (code, out) == (1, "") and "nope.csv: no such file" in err
+    assert not out_png.exists()
+
+
+def test_offline_kic_says_mast_is_unreachable(capsys, metrics, monkeypatch) -> None:
+    import requests
+
+    def offline(*args, **kwargs):
+        raise requests.exceptions.ConnectionError("Failed to resolve 'mast.stsci.edu'")
+
+    monkeypatch.setattr(import_lightkurve(), "search_lightcurve", offline)
+    monkeypatch.setattr(scoring, "KIC_BACKOFF_SECONDS", 0.0)
+    code, out, err = run(capsys, "predict", "KIC", "11442793", "--metrics", metrics)
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: KIC 11442793: cannot reach MAST to download it; pass a downloaded Kepler FITS "
+        "file or a CSV with time and flux columns instead\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "not found; run `dvc repro evaluate`"),
+     ('{"roc_auc": 0.9}', "no 'threshold' in [0, 1] (got None); run `dvc repro evaluate`"),
+     ("[1, 2]", "not a JSON object")],
+)
+def test_missing_threshold(tmp_path, capsys, model_dir, content, message) -> None:
+    path = tmp_path / "evaluate.json"
+    if content is not None:
+        path.write_text(content)
+    csv = write_csv(tmp_path, light_curve(10.0))
+    code, _, err = run(capsys, "predict", csv, "--model-dir", model_dir, "--metrics", path)
+    assert code == 1 and err.startswith(f"error: {path}: {message}") and err.count("\n") == 1
+
+
+def test_missing_model_dir(tmp_path, capsys, metrics) -> None:
+    csv = write_csv(tmp_path, light_curve(10.0))
+    code, _, err = run(capsys, "predict", csv, "--model-dir", tmp_path / "none", "--metrics",
+                       metrics)
+    assert code == 1 and "rerun `dvc repro train`" in err and err.count("\n") == 1
+
+
+def test_model_info_without_preprocess_settings_is_refused() -> None:
+    with pytest.raises(UserError, match="missing or bad key 'preprocess'"):
+        scoring.model_setup({"input_length": 200, "cadence_minutes": 29.4}, 0.5)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["predict"],
+        ["predict", "a.csv", "--threshold", "1.5"],
+        ["predict", "a.csv", "--plot", "x.jpg"],
+        [],
+        ["classify", "a.csv"],
+    ],
+)
+def test_usage_errors_exit_2(capsys, argv: list[str]) -> None:
+    assert cli.main(argv) == 2
+    assert "usage: transit-classifier" in capsys.readouterr().err
+
+
+def test_module_entry_point_help() -> None:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-m", "transit_classifier", "predict", "--help"],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "FILE_OR_KIC" in done.stdout and "--threshold" in done.stdout
