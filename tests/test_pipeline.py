@@ -41,7 +41,7 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def _copy_repo(dest: Path) -> None:
-    """Copy what a fresh clone would hold (tracked and new, unignored files), then init git."""
+    """Copy what a fresh clone would hold (tracked and new, unignored files) into a new git repo."""
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=ROOT,
@@ -62,7 +62,10 @@ def _copy_repo(dest: Path) -> None:
             target.unlink()
     params = _merge(yaml.safe_load((dest / "params.yaml").read_text()), TINY)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], cwd=dest, check=True)  # dvclive needs a HEAD
 
 
 def _repro(workdir: Path) -> dict:

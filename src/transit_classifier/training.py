@@ -1,0 +1,236 @@
+"""Fit the classifier deterministically, stopping on the validation split, logging via dvclive.
+
+The training split arrives balanced by SMOTE (``prepare.sampling_strategy``);
+the focal loss then focuses on hard examples and ``apply_class_balancing``
+weighs the transit class by ``focal_alpha`` (the other class by ``1 - alpha``).
+Early stopping and the learning-rate schedule watch ``train.monitor`` on the
+validation split only; the test split never enters this module.
+
+TensorFlow is imported inside functions so a stage silences its logs first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import UserError
+from .io import load_npz
+
+if TYPE_CHECKING:
+    import keras
+
+MONITOR_MODE = {"val_pr_auc": "max", "val_roc_auc": "max", "val_loss": "min"}
+REPORTED = ("loss", "pr_auc", "roc_auc")
+
+
+def configure_determinism(seed: int, threads: int | None) -> None:
+    """Seed every RNG, force deterministic kernels and pin TensorFlow's thread pools.
+
+    Thread counts decide how TensorFlow splits reductions, so pinning them (the
+    same value on every machine) keeps the weights' last bits independent of the
+    core count. Pools can only be sized before TensorFlow starts its runtime: a
+    later call with the same value is a no-op, a different one is refused, and
+    ``threads=None`` leaves them alone (runs in one process stay reproducible).
+    """
+    import keras
+    import tensorflow as tf
+
+    if threads is not None:
+        _pin_threads(tf.config.threading, threads)
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _pin_threads(threading: Any, threads: int) -> None:
+    current = (
+        threading.get_intra_op_parallelism_threads(),
+        threading.get_inter_op_parallelism_threads(),
+    )
+    if current == (threads, 1):
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(threads)
+        threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        raise UserError(
+            f"train.threads = {threads} cannot be applied once TensorFlow has started; "
+            "call configure_determinism before building any model"
+        ) from None
+
+
+def load_split(path: str | Path, input_length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``X`` (n, length, 1) float32 and ``y`` (n,) labels from a prepared split.
+
+    Raises
+    ------
+    UserError
+        If the file is missing, lacks ``X``/``y``, has the wrong shapes, labels
+        other than 0/1, or (``input_length`` given) a different window length.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: not found; run `dvc repro prepare` first")
+    data = load_npz(path)
+    if "X" not in data or "y" not in data:
+        raise UserError(f"{path}: missing X or y; rerun `dvc repro prepare`")
+    X, y = data["X"].astype(np.float32, copy=False), data["y"]
+    if X.ndim != 3 or X.shape[2] != 1 or len(X) != len(y) or len(X) == 0:
+        raise UserError(
+            f"{path}: X has shape {X.shape} for {len(y)} labels, expected (n>0, length, 1); "
+            "rerun `dvc repro prepare`"
+        )
+    if input_length is not None and X.shape[1] != input_length:
+        raise UserError(
+            f"{path}: windows of {X.shape[1]} cadences, expected {input_length}; "
+            "rerun `dvc repro prepare`"
+        )
+    if not np.isin(y, (0, 1)).all():
+        raise UserError(f"{path}: labels must be 0 or 1; rerun `dvc repro prepare`")
+    if not np.isfinite(X).all():
+        raise UserError(f"{path}: X holds NaN or inf; rerun `dvc repro prepare`")
+    return X, y.astype(np.float32)
+
+
+def make_loss(train_params: dict[str, Any]) -> keras.losses.Loss:
+    """Keras' focal loss with real class weighting (alpha for transits), or plain BCE."""
+    import keras
+
+    if train_params["loss"] == "bce":
+        return keras.losses.BinaryCrossentropy(name="bce")
+    return keras.losses.BinaryFocalCrossentropy(
+        apply_class_balancing=True,
+        alpha=train_params["focal_alpha"],
+        gamma=train_params["focal_gamma"],
+        name="focal",
+    )
+
+
+def compile_model(model: keras.Model, train_params: dict[str, Any]) -> None:
+    """Adam + the chosen loss, tracking PR-AUC (the monitor) and ROC-AUC."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=train_params["learning_rate"]),
+        loss=make_loss(train_params),
+        metrics=[
+            keras.metrics.AUC(curve="PR", name="pr_auc"),
+            keras.metrics.AUC(curve="ROC", name="roc_auc"),
+        ],
+    )
+
+
+def make_live(live_dir: str | Path) -> Any:
+    """A dvclive logger writing per-epoch TSVs and a summary into ``live_dir``, nothing else.
+
+    dvc.yaml declares these files as the stage's metrics and plots, so dvclive's
+    own DVC integration is switched off: out of the box it looks up (or even
+    ``dvc init``-s) the enclosing repository, crashes in a git repo without
+    commits (treeverse/dvclive#522) and keeps experiment bookkeeping files.
+    """
+    from dvclive import Live
+
+    class FileLive(Live):
+        def _init_dvc(self) -> None:  # no repository lookup, no experiment tracking
+            return None
+
+    return FileLive(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+
+
+def make_callbacks(
+    train_params: dict[str, Any], live: Any = None
+) -> list[keras.callbacks.Callback]:
+    """Early stopping (best weights restored) and LR decay on ``train.monitor``, plus dvclive."""
+    import keras
+
+    monitor = train_params["monitor"]
+    mode = MONITOR_MODE[monitor]
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.EarlyStopping(
+            monitor=monitor,
+            mode=mode,
+            patience=train_params["patience"],
+            restore_best_weights=True,
+            verbose=1,
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor,
+            mode=mode,
+            factor=train_params["reduce_lr_factor"],
+            patience=train_params["reduce_lr_patience"],
+            verbose=1,
+        ),
+    ]
+    if live is not None:
+        from dvclive.keras import DVCLiveCallback
+
+        callbacks.append(DVCLiveCallback(live=live))
+    return callbacks
+
+
+def _check_validation(y_val: np.ndarray) -> None:
+    if not (y_val == 1).any() or not (y_val == 0).any():
+        raise UserError(
+            "data/prepared/val.npz: validation needs both transits and non-transits to "
+            "monitor PR-AUC; raise dataset.transit_ratio or the dataset size and rerun prepare"
+        )
+
+
+def fit(
+    model: keras.Model,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    train_params: dict[str, Any],
+    live: Any = None,
+) -> tuple[dict[str, list[float]], int]:
+    """Compile and fit ``model`` in place; return the per-epoch history and the best epoch index.
+
+    The weights left in ``model`` are those of the best epoch on the validation
+    monitor (``restore_best_weights``), not the last epoch's.
+    """
+    _check_validation(val[1])
+    compile_model(model, train_params)
+    callbacks = make_callbacks(train_params, live)
+    history = model.fit(
+        train[0],
+        train[1][:, None],
+        validation_data=(val[0], val[1][:, None]),
+        batch_size=train_params["batch_size"],
+        epochs=train_params["epochs"],
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=2,
+    )
+    return history.history, int(callbacks[0].best_epoch)
+
+
+def summarise(
+    history: dict[str, list[float]],
+    best_epoch: int,
+    model: keras.Model,
+    train_params: dict[str, Any],
+    n_train: int,
+    n_val: int,
+) -> dict[str, Any]:
+    """The ``metrics/train.json`` record: best epoch, its metrics, size of the run (no timings)."""
+    at_best = {
+        split: {
+            name: float(history[prefix + name][best_epoch])
+            for name in REPORTED
+            if prefix + name in history
+        }
+        for split, prefix in (("train", ""), ("val", "val_"))
+    }
+    return {
+        "architecture": train_params["architecture"],
+        "loss": train_params["loss"],
+        "parameters": int(model.count_params()),
+        "monitor": train_params["monitor"],
+        "epochs_run": len(history["loss"]),
+        "best_epoch": best_epoch + 1,
+        "train_samples": n_train,
+        "val_samples": n_val,
+        "best": at_best,
+    }

@@ -1,0 +1,252 @@
+"""The train stage: model building, focal loss, determinism, safe saving/loading, stage outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from transit_classifier import model as classifier
+from transit_classifier import training
+from transit_classifier.errors import UserError
+from transit_classifier.io import save_npz
+from transit_classifier.params import load_params
+
+# TensorFlow is imported lazily by the package, so this still silences its C++ logs.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO = Path(__file__).resolve().parents[1]
+LENGTH = 128
+TINY = {
+    "conv_filters": [4, 8],
+    "kernel_size": 5,
+    "pool_size": 4,
+    "lstm_units": [8],
+    "bidirectional": False,
+    "dense_units": [8],
+    "batch_size": 16,
+    "epochs": 2,
+    "patience": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def params() -> dict:
+    """The repository's validated params with a tiny, fast network."""
+    loaded = load_params(REPO / "params.yaml")
+    loaded["train"].update(TINY, architecture="compact")
+    return loaded
+
+
+def make_split(n: int, seed: int, positive_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Noise windows; positives carry a periodic box dip the network can learn."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < positive_fraction).astype(np.int8)
+    y[:2] = [0, 1]
+    X = rng.normal(0.0, 1.0, (n, LENGTH)).astype(np.float32)
+    phase = rng.integers(0, 32, n)
+    in_transit = (np.arange(LENGTH)[None, :] - phase[:, None]) % 32 < 4
+    X[in_transit & (y[:, None] == 1)] -= 4.0
+    return X[:, :, None], y
+
+
+def train_tiny(train_params: dict, seed: int = 3) -> tuple[object, dict, int]:
+    training.configure_determinism(seed, threads=None)
+    model = classifier.build_model(LENGTH, train_params)
+    X, y = make_split(64, 1, 0.35)
+    Xv, yv = make_split(32, 2, 0.2)
+    history, best = training.fit(
+        model, (X, y.astype(np.float32)), (Xv, yv.astype(np.float32)), train_params
+    )
+    return model, history, best
+
+
+@pytest.fixture(scope="module")
+def trained(params):
+    return train_tiny(params["train"])
+
+
+def test_compact_model_builds_from_params(params):
+    model = classifier.build_model(LENGTH, params["train"])
+    assert model.input_shape == (None, LENGTH, 1)
+    assert model.output_shape == (None, 1)
+    names = [layer.name for layer in model.layers]
+    assert names.count("conv1_conv") == 1 and "conv2_pool" in names and "lstm1" in names
+    bidirectional = classifier.build_model(
+        LENGTH, {**params["train"], "bidirectional": True, "lstm_units": [8, 4]}
+    )
+    assert [layer.name for layer in bidirectional.layers if "lstm" in layer.name] == [
+        "bilstm1",
+        "bilstm2",
+    ]
+    assert bidirectional.output_shape == (None, 1)
+
+
+def test_seed_architecture_matches_the_notebook(params):
+    # Other train.* keys are ignored: the seed network is fixed.
+    seed = classifier.build_model(1000, {**params["train"], "architecture": "seed"})
+    assert seed.count_params() == 528_385
+    assert [layer.units for layer in seed.layers if layer.name.startswith("lstm")] == [128, 128]
+    assert seed.get_layer("conv2_conv").filters == 256
+
+
+def test_too_much_pooling_is_a_user_error(params):
+    with pytest.raises(UserError, match="conv_filters"):
+        classifier.build_model(64, {**params["train"], "conv_filters": [4, 4, 4, 4]})
+
+
+def test_focal_loss_is_selected_and_weighs_the_classes(params):
+    import keras
+
+    loss = training.make_loss(params["train"])
+    assert isinstance(loss, keras.losses.BinaryFocalCrossentropy)
+    assert loss.apply_class_balancing
+    values = {}
+    for alpha in (0.25, 0.75):
+        focal = training.make_loss({**params["train"], "focal_alpha": alpha})
+        values[alpha] = [float(focal(np.array([[label]]), np.array([[0.3]]))) for label in (0, 1)]
+    # alpha weighs transits, 1 - alpha weighs non-transits: a real class weighting.
+    assert values[0.75][1] == pytest.approx(3 * values[0.25][1], rel=1e-5)
+    assert values[0.25][0] == pytest.approx(3 * values[0.75][0], rel=1e-5)
+    bce = training.make_loss({**params["train"], "loss": "bce"})
+    assert isinstance(bce, keras.losses.BinaryCrossentropy)
+
+
+@pytest.mark.parametrize(("monitor", "mode"), [("val_pr_auc", "max"), ("val_loss", "min")])
+def test_callbacks_monitor_the_validation_split(params, monitor, mode):
+    import keras
+
+    early, reduce = training.make_callbacks({**params["train"], "monitor": monitor})
+    assert isinstance(early, keras.callbacks.EarlyStopping)
+    assert (early.monitor, early.mode, early.restore_best_weights) == (monitor, mode, True)
+    assert early.patience == params["train"]["patience"]
+    assert isinstance(reduce, keras.callbacks.ReduceLROnPlateau)
+    assert (reduce.monitor, reduce.mode) == (monitor, mode)
+
+
+def test_training_is_deterministic(params, trained):
+    model, history, best = trained
+    again, history_again, best_again = train_tiny(params["train"])
+    for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert history == history_again and best == best_again
+    assert {"val_pr_auc", "val_roc_auc", "val_loss", "pr_auc"} <= set(history)
+
+
+def test_summary_reports_best_validation_epoch(params, trained):
+    model, history, best = trained
+    summary = training.summarise(history, best, model, params["train"], 64, 32)
+    assert summary["epochs_run"] == len(history["loss"]) == 2
+    assert summary["best_epoch"] == best + 1
+    assert summary["best"]["val"]["pr_auc"] == history["val_pr_auc"][best]
+    assert summary["parameters"] == model.count_params()
+    assert not any("time" in key for key in summary)
+
+
+def test_save_load_round_trip_is_exact_and_byte_stable(params, trained, tmp_path):
+    model = trained[0]
+    info = classifier.inference_info(params, LENGTH)
+    classifier.save_classifier(model, tmp_path / "a", info)
+    classifier.save_classifier(model, tmp_path / "b", info)
+    for name in ("architecture.json", "model.weights.h5", "model.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    loaded, loaded_info = classifier.load_classifier(tmp_path / "a")
+    X, _ = make_split(20, 9, 0.5)
+    np.testing.assert_array_equal(
+        classifier.predict_proba(loaded, X), classifier.predict_proba(model, X)
+    )
+    assert loaded_info["input_length"] == LENGTH
+    assert (
+        loaded_info["preprocess"]["detrend_window_cadences"]
+        == (params["prepare"]["detrend_window_cadences"])
+    )
+    assert loaded_info["weights_sha256"] == classifier.sha256_file(
+        tmp_path / "a" / "model.weights.h5"
+    )
+    probabilities = classifier.predict_proba(loaded, X)
+    assert probabilities.shape == (20,) and ((probabilities >= 0) & (probabilities <= 1)).all()
+
+
+def test_tampered_or_missing_model_files_are_user_errors(params, trained, tmp_path):
+    model_dir = tmp_path / "models"
+    classifier.save_classifier(trained[0], model_dir, classifier.inference_info(params, LENGTH))
+    weights = model_dir / "model.weights.h5"
+    data = bytearray(weights.read_bytes())
+    data[-100] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(UserError, match=r"model\.weights\.h5.*dvc repro train"):
+        classifier.load_classifier(model_dir)
+    weights.unlink()
+    with pytest.raises(UserError, match="not found"):
+        classifier.load_classifier(model_dir)
+    with pytest.raises(UserError, match="model.json: not found"):
+        classifier.load_classifier(tmp_path / "nowhere")
+
+
+def test_predict_rejects_the_wrong_window_length(trained):
+    with pytest.raises(UserError, match="expects"):
+        classifier.predict_proba(trained[0], np.zeros((2, LENGTH + 1, 1), np.float32))
+
+
+def test_bad_splits_are_user_errors(tmp_path, params):
+    with pytest.raises(UserError, match="dvc repro prepare"):
+        training.load_split(tmp_path / "missing.npz")
+    save_npz(tmp_path / "flat.npz", X=np.zeros((4, LENGTH), np.float32), y=np.zeros(4, np.int8))
+    with pytest.raises(UserError, match="shape"):
+        training.load_split(tmp_path / "flat.npz")
+    X, _ = make_split(8, 0, 0.5)
+    with pytest.raises(UserError, match="both transits and non-transits"):
+        training.fit(
+            None, (X, np.ones(8, np.float32)), (X, np.zeros(8, np.float32)), params["train"]
+        )
+
+
+def test_stage_writes_model_metrics_and_live_logs(params, tmp_path):
+    stage_params = yaml.safe_load((REPO / "params.yaml").read_text())
+    stage_params["dataset"]["window_length"] = LENGTH
+    stage_params["train"].update(TINY, architecture="compact")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(stage_params))
+    for split, n, seed, fraction in (("train", 64, 1, 0.35), ("val", 32, 2, 0.2)):
+        X, y = make_split(n, seed, fraction)
+        save_npz(tmp_path / f"data/prepared/{split}.npz", X=X, y=y)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "src" / "train.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "metrics/train.json").read_text())
+    assert metrics["epochs_run"] == 2 and 1 <= metrics["best_epoch"] <= 2
+    assert metrics["parameters"] > 0 and set(metrics["best"]["val"]) == {
+        "loss",
+        "pr_auc",
+        "roc_auc",
+    }
+    live = tmp_path / "metrics/train_live/plots/metrics"
+    assert (live / "eval/pr_auc.tsv").read_text().splitlines()[0] == "step\tpr_auc"
+    assert len((live / "train/loss.tsv").read_text().splitlines()) == 3
+    info = json.loads((tmp_path / "models/model.json").read_text())
+    assert info["input_length"] == LENGTH
+    assert not (tmp_path / "dvc.yaml").exists()
+
+
+def test_live_logger_leaves_the_repository_alone(tmp_path, monkeypatch):
+    # A git repo without commits crashes stock dvclive and makes it `dvc init`.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.chdir(tmp_path)
+    live = training.make_live("metrics/train_live")
+    for step in range(2):
+        live.log_metric("eval/pr_auc", 0.5 + step / 10)
+        live.next_step()
+    live.end()
+    rows = (tmp_path / "metrics/train_live/plots/metrics/eval/pr_auc.tsv").read_text()
+    assert rows == "step\tpr_auc\n0\t0.5\n1\t0.6\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "metrics"]
