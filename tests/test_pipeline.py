@@ -69,7 +69,11 @@ def _copy_repo(dest: Path) -> None:
 
 
 def _repro(workdir: Path) -> dict:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(workdir / "src"),  # the copy's package, not the editable install's
+    }
     result = subprocess.run(
         [str(BIN / "dvc"), "repro", "--quiet"],
         cwd=workdir,
@@ -78,7 +82,7 @@ def _repro(workdir: Path) -> dict:
         text=True,
         timeout=900,
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, result.stderr[-4000:]
     return yaml.safe_load((workdir / "dvc.lock").read_text())
 
 

@@ -185,3 +185,14 @@ def test_smote_needs_two_training_transits():
     y = np.r_[np.zeros(9), 1].astype(np.int8)
     with pytest.raises(UserError, match="random_oversample"):
         dataset.balance(X, y, "smote", 0.5, 5, seed=0)
+
+
+def test_oversampled_rows_keep_the_noise_level_of_real_inputs(params):
+    arrays, _, _ = _build(params)
+    train = arrays["train"]
+    added = np.char.startswith(train["ids"], "oversampled-")
+    assert added.any()
+    X = train["X"][:, :, 0].astype(float)
+    median = np.median(X, axis=1, keepdims=True)
+    sigma = 1.4826 * np.median(np.abs(X - median), axis=1)
+    assert np.median(sigma[added]) == pytest.approx(np.median(sigma[~added]), rel=0.05)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UserError
-from .preprocess import check_usable, preprocess
+from .preprocess import check_usable, preprocess, robust_normalise
 from .seeding import make_rng
 
 SPLITS = ("train", "val", "test")
@@ -254,6 +254,9 @@ def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]
         flat, y, prep["balance"], prep["sampling_strategy"], prep["k_neighbors"], params["seed"]
     )
     added = len(y_bal) - len(y)
+    # Interpolating two light curves averages their noise down: renormalise the new rows
+    # like every real input, or "low noise" becomes a shortcut to the transit class.
+    flat_bal[len(y) :] = robust_normalise(flat_bal[len(y) :], *clip)
     ids = np.concatenate([ids, np.char.add("oversampled-", np.arange(added).astype(str))])
     source = np.concatenate([source, np.full(added, prep["balance"])])
     kepid = np.concatenate([kepid, np.zeros(added, np.int64)])
