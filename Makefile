@@ -5,6 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL := 3
+export PATH := $(abspath $(BIN)):$(PATH)  # dvc stage commands call `python`: the venv's
 
 .PHONY: setup repro test lint bench clean
 

@@ -350,6 +350,8 @@ def test_bad_csv_gives_one_error_line(tmp_path, capsys, model_dir, metrics, kind
         ("star.txt", "time,flux\n1,2\n", "unknown file type '.txt'"),
         ("corrupt.fits", "SIMPLE  =   T / truncated", "cannot read this FITS light curve"),
         ("broken.csv", "time,flux\n1,2,3,4\n\"", "not a readable CSV"),
+        ("empty.csv", "", "not a readable CSV"),
+        ("header_only.csv", "time,flux\n", "flux is all NaN or empty"),
     ],
 )
 def test_bad_files_give_one_error_line(tmp_path, capsys, model_dir, metrics, name, content,

@@ -87,3 +87,8 @@ def test_plots_diff_html_is_uploaded(steps) -> None:
 def test_cml_posts_with_the_job_token(steps) -> None:
     post = steps[step_index(steps, "cml comment create")]
     assert post["env"]["REPO_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+
+
+def test_venv_is_on_path_before_the_pipeline_runs(steps) -> None:
+    path_step = step_index(steps, 'echo "$PWD/.venv/bin" >> "$GITHUB_PATH"')
+    assert path_step < step_index(steps, ".venv/bin/dvc repro")
