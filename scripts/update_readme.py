@@ -34,6 +34,11 @@ SNAPSHOT_FILES = [
 ]
 SEED = {"roc_auc": 0.928, "precision": 0.99, "recall": 0.86, "f1": 0.92, "threshold": 0.653}
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+EXP_SHOW_KEEP = (
+    "Experiment|dataset.transit_ratio|"
+    "metrics/evaluate.json:(roc_auc|pr_auc|threshold|report.transit.f1-score)$|"
+    "metrics/baseline.json:(roc_auc|pr_auc)$"
+)
 
 
 def snapshot(rev: str) -> None:
@@ -55,22 +60,37 @@ def snapshot(rev: str) -> None:
     rows = [line for line in diff.splitlines() if _headline_row(line)]
     header = diff.splitlines()[:2]
     (SNAPSHOT / "metrics_diff.md").write_text("\n".join(header + rows) + "\n")
+    shown = subprocess.run(
+        [dvc, "exp", "show", "--no-pager", "--md", "--drop", ".*", "--keep", EXP_SHOW_KEEP],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (SNAPSHOT / "exp_show.md").write_text(shown.strip() + "\n")
     (SNAPSHOT / "SOURCE").write_text(f"experiment {rev}\n")
 
 
+HEADLINE_METRICS = {
+    "metrics/evaluate.json": (
+        "roc_auc",
+        "pr_auc",
+        "threshold",
+        "accuracy",
+        "report.transit.precision",
+        "report.transit.recall",
+        "report.transit.f1-score",
+        "report.transit.support",
+        "injection.recall_snr_7p1_to_10",
+        "injection.recall_snr_ge_10",
+    ),
+    "metrics/baseline.json": ("roc_auc", "pr_auc", "report.transit.f1-score"),
+}
+
+
 def _headline_row(line: str) -> bool:
-    keys = (
-        "evaluate.json | roc_auc",
-        "evaluate.json | pr_auc",
-        "evaluate.json | threshold ",
-        "evaluate.json | accuracy",
-        "evaluate.json | report.transit",
-        "evaluate.json | injection.recall",
-        "baseline.json | roc_auc",
-        "baseline.json | pr_auc",
-        "baseline.json | report.transit.f1",
-    )
-    return any(key in line for key in keys)
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    return len(cells) > 2 and cells[1] in HEADLINE_METRICS.get(cells[0], ())
 
 
 def _load(folder: Path, name: str) -> dict:
@@ -99,26 +119,49 @@ def headline(results: dict[str, tuple[dict, dict]]) -> str:
 
     net = {k: v[0] for k, v in results.items()}
     bls = {k: v[1] for k, v in results.items()}
-    row("test light curves (transits)", [f"{m['n']} ({m['n_positive']})" for m in net.values()],
-        "1143 (127)")
-    row("ROC-AUC, network (95% CI)",
-        [f"{m['roc_auc']:.3f} {_ci(m, 'roc_auc')}" for m in net.values()], "0.928")
-    row("PR-AUC, network (95% CI)",
-        [f"{m['pr_auc']:.3f} {_ci(m, 'pr_auc')}" for m in net.values()], "–")
+    row(
+        "test light curves (transits)",
+        [f"{m['n']} ({m['n_positive']})" for m in net.values()],
+        "1143 (127)",
+    )
+    row(
+        "ROC-AUC, network (95% CI)",
+        [f"{m['roc_auc']:.3f} {_ci(m, 'roc_auc')}" for m in net.values()],
+        "0.928",
+    )
+    row(
+        "PR-AUC, network (95% CI)",
+        [f"{m['pr_auc']:.3f} {_ci(m, 'pr_auc')}" for m in net.values()],
+        "–",
+    )
     for key, seed in (("precision", "0.99"), ("recall", "0.86"), ("f1-score", "0.92")):
-        row(f"transit {key.replace('-score', '')}, network",
-            [f"{m['report']['transit'][key]:.3f}" for m in net.values()], seed)
+        row(
+            f"transit {key.replace('-score', '')}, network",
+            [f"{m['report']['transit'][key]:.3f}" for m in net.values()],
+            seed,
+        )
     row("transit F1 95% CI", [_ci(m, "transit_f1") for m in net.values()], "–")
-    row("threshold (chosen on validation)", [f"{m['threshold']:.3f}" for m in net.values()],
-        "0.653 (chosen on test)")
+    row(
+        "threshold (chosen on validation)",
+        [f"{m['threshold']:.3f}" for m in net.values()],
+        "0.653 (chosen on test)",
+    )
     row("ROC-AUC, BLS baseline", [_fmt(m["roc_auc"]) for m in bls.values()], "–")
     row("PR-AUC, BLS baseline", [_fmt(m["pr_auc"]) for m in bls.values()], "–")
-    row("transit F1, BLS baseline",
-        [f"{m['report']['transit']['f1-score']:.3f}" for m in bls.values()], "–")
+    row(
+        "transit F1, BLS baseline",
+        [f"{m['report']['transit']['f1-score']:.3f}" for m in bls.values()],
+        "–",
+    )
     for key, label in (("recall_snr_7p1_to_10", "7.1–10"), ("recall_snr_ge_10", "≥ 10")):
-        row(f"recall at SNR {label}, 1% FPR: network / BLS",
-            [f"{_fmt(n['injection'][key])} / {_fmt(b['injection'][key])}"
-             for n, b in zip(net.values(), bls.values(), strict=True)], "–")
+        row(
+            f"recall at SNR {label}, 1% FPR: network / BLS",
+            [
+                f"{_fmt(n['injection'][key])} / {_fmt(b['injection'][key])}"
+                for n, b in zip(net.values(), bls.values(), strict=True)
+            ],
+            "–",
+        )
     return "\n".join(lines)
 
 
@@ -126,11 +169,17 @@ def report_table(metrics: dict) -> str:
     """The seed's per-class report table."""
     rep = metrics["report"]
     lines = ["| class | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
-    for key, label in (("no_transit", "No transit"), ("transit", "Transit"),
-                       ("macro avg", "Macro avg"), ("weighted avg", "Weighted avg")):
+    for key, label in (
+        ("no_transit", "No transit"),
+        ("transit", "Transit"),
+        ("macro avg", "Macro avg"),
+        ("weighted avg", "Weighted avg"),
+    ):
         r = rep[key]
-        lines.append(f"| {label} | {r['precision']:.3f} | {r['recall']:.3f} | "
-                     f"{r['f1-score']:.3f} | {int(r['support'])} |")
+        lines.append(
+            f"| {label} | {r['precision']:.3f} | {r['recall']:.3f} | "
+            f"{r['f1-score']:.3f} | {int(r['support'])} |"
+        )
     lines.append(f"| Accuracy | | | {rep['accuracy']:.3f} | {metrics['n']} |")
     return "\n".join(lines)
 
@@ -140,8 +189,10 @@ def section() -> str:
     results = {"10% transits": (_load(ten, "evaluate.json"), _load(ten, "baseline.json"))}
     have_one = (SNAPSHOT / "evaluate.json").is_file()
     if have_one:
-        results["1% transits"] = (_load(SNAPSHOT, "evaluate.json"),
-                                  _load(SNAPSHOT, "baseline.json"))
+        results["1% transits"] = (
+            _load(SNAPSHOT, "evaluate.json"),
+            _load(SNAPSHOT, "baseline.json"),
+        )
     parts = [
         "## Results",
         "",
@@ -174,6 +225,14 @@ def section() -> str:
             "![ROC and PR, 1%](reports/ratio_0.01/roc_pr.png)",
             "![Confusion matrices, 1%](reports/ratio_0.01/confusion_matrix.png)",
             "![Recall vs SNR, 1%](reports/ratio_0.01/recall_vs_snr.png)",
+            "",
+            "### `dvc exp show` (headline columns)",
+            "",
+            "```bash",
+            f"dvc exp show --md --drop '.*' --keep '{EXP_SHOW_KEEP}'",
+            "```",
+            "",
+            (SNAPSHOT / "exp_show.md").read_text().strip(),
             "",
             "### `dvc metrics diff` (10% workspace → 1% experiment, headline rows)",
             "",
