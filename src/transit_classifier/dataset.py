@@ -241,7 +241,7 @@ def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]
     copies = np.where(train.y == 1, settings["copies_positive"], settings["copies_negative"])
     clip = (prep["clip_low_sigma"], prep["clip_high_sigma"])
     X_aug, origin = augment(X[:, :, 0], copies, settings, clip, rng)
-    copy_no = np.concatenate([np.arange(c) for c in copies]) if len(origin) else origin
+    copy_no = np.arange(len(origin)) - np.repeat(np.cumsum(copies) - copies, copies)
     flat = np.concatenate([X[:, :, 0], X_aug])
     y = np.concatenate([train.y, train.y[origin]])
     aug_ids = np.char.add(train.ids[origin], np.char.add("~aug", copy_no.astype(str)))
