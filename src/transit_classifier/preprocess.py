@@ -1,11 +1,23 @@
-"""The one preprocessing function, shared by ``prepare``, ``evaluate`` and ``predict``.
+"""The one preprocessing path from windows of relative flux to network input.
 
-Raw light curves (relative flux near 1, NaN where cadences are missing) become
-float32 arrays ``(n, length, 1)`` the network reads: gaps filled without
-inventing dips, slow stellar and instrumental variation divided out with a
-running median far longer than any transit, then a robust per-light-curve
-normalisation (median / MAD) with outliers clipped. Nothing here is fitted
-across light curves, so there is nothing to leak between splits.
+``prepare``, ``train`` (fresh injections every epoch), ``evaluate`` and
+``predict`` all call :func:`preprocess` with the settings stored in the model,
+so a light curve is seen the same way in training and at inference.
+
+Steps, each chosen for a reason an astronomer would recognise:
+
+1. **Detrend** with wotan's time-windowed biweight (default 0.75 d, more than
+   three times the longest transit): robust location estimate that ignores
+   dips and flares, yet follows rotation down to ~1-day periods. A 2-day
+   running median left fast rotation behind.
+2. **Normalise** by the robust scatter (1.4826 MAD) so the input is in units of
+   the star's own noise: depth becomes signal-to-noise per cadence.
+3. **Clip upward** outliers (flares, cosmic rays) at ``clip_high_sigma``.
+   Dips are *compressed* (asinh beyond ``compress_low_sigma``), never clipped
+   flat, so a deep transit still looks deeper than a shallow one.
+4. **Gap channel**: missing cadences are set to 0 (the median level) and
+   flagged in a second input channel, so the network can tell "no data" from
+   "flat data" the same way in training and in inference.
 """
 
 from __future__ import annotations
@@ -19,9 +31,21 @@ from scipy.ndimage import median_filter
 from .errors import UserError
 
 MAD_TO_SIGMA = 1.4826
+CHANNELS = ("flux", "gap")
+SETTING_KEYS = ("detrend_method", "detrend_window_days", "clip_high_sigma", "compress_low_sigma")
 
 
-def _as_batch(flux: np.ndarray) -> np.ndarray:
+def settings_from_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The preprocessing settings stored with a model: ``prepare`` keys plus the cadence."""
+    prep = params["prepare"]
+    return {
+        **{key: prep[key] for key in SETTING_KEYS},
+        "cadence_minutes": params["dataset"]["cadence_minutes"],
+    }
+
+
+def as_batch(flux: np.ndarray) -> np.ndarray:
+    """``flux`` as a float64 ``(n, length)`` array; a single light curve becomes one row."""
     flux = np.asarray(flux, dtype=np.float64)
     if flux.ndim == 1:
         flux = flux[None, :]
@@ -38,12 +62,11 @@ def check_usable(flux: np.ndarray, ids: np.ndarray | None = None) -> None:
     UserError
         Naming the first offending light curve.
     """
-    flux = _as_batch(flux)
+    flux = as_batch(flux)
     finite = np.isfinite(flux)
     n_finite = finite.sum(axis=1)
-    spread = np.where(finite, flux, np.nan)
     with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
-        constant = np.nanmax(spread, axis=1) == np.nanmin(spread, axis=1)
+        constant = np.nanmax(flux, axis=1) == np.nanmin(flux, axis=1)
     bad = (n_finite < 3) | constant
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -58,77 +81,129 @@ def fill_gaps(flux: np.ndarray) -> np.ndarray:
     Interpolation draws a straight line across a gap, so it can shorten a dip
     that a gap cuts into but never creates one. Edges take the nearest value.
     """
-    flux = _as_batch(flux).copy()
+    flux = as_batch(flux).copy()
     n, length = flux.shape
     finite = np.isfinite(flux)
     if finite.all():
         return flux
     index = np.arange(length)
-    # Vectorised per-row interpolation: index of the previous / next finite cadence.
     prev_idx = np.where(finite, index, -1)
     np.maximum.accumulate(prev_idx, axis=1, out=prev_idx)
     next_idx = np.where(finite, index, length)
     next_idx = np.minimum.accumulate(next_idx[:, ::-1], axis=1)[:, ::-1]
     rows = np.arange(n)[:, None]
-    has_prev = prev_idx >= 0
-    has_next = next_idx < length
+    has_prev, has_next = prev_idx >= 0, next_idx < length
     prev_val = flux[rows, np.clip(prev_idx, 0, length - 1)]
     next_val = flux[rows, np.clip(next_idx, 0, length - 1)]
-    span = np.maximum(next_idx - prev_idx, 1)
-    weight = (index - prev_idx) / span
+    weight = (index - prev_idx) / np.maximum(next_idx - prev_idx, 1)
     interp = prev_val + (next_val - prev_val) * weight
     filled = np.where(has_prev & has_next, interp, np.where(has_prev, prev_val, next_val))
     return np.where(finite, flux, filled)
 
 
-def detrend(flux: np.ndarray, window: int) -> np.ndarray:
-    """Divide out variability slower than ``window`` cadences with a running median.
+def window_cadences(window_days: float, cadence_days: float) -> int:
+    """An odd running-window length in cadences, at least 3."""
+    return max(3, int(round(window_days / cadence_days)) // 2 * 2 + 1)
 
-    NaN cadences stay NaN in the result. ``window`` must be far longer than the
-    longest transit (a median ignores a dip shorter than half its window).
+
+def flatten(
+    flux: np.ndarray, method: str, window_days: float, cadence_days: float
+) -> np.ndarray:
+    """Divide out variability slower than ``window_days``; NaN cadences stay NaN.
+
+    ``biweight`` is wotan's Tukey biweight location in a sliding time window
+    (Hippke et al. 2019), the detrender that recovers most transits in their
+    benchmark. ``median`` is a vectorised running median (faster, less robust).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(1000) * 29.4244 / 1440
+    >>> rotating = 1 + 0.003 * np.sin(2 * np.pi * t / 1.5)
+    >>> flat = flatten(rotating, "biweight", 0.75, 29.4244 / 1440)
+    >>> bool(np.nanmax(np.abs(flat - 1)) < 1e-4)
+    True
     """
-    flux = _as_batch(flux)
-    missing = ~np.isfinite(flux)
-    filled = fill_gaps(flux)
-    trend = median_filter(filled, size=(1, int(window)), mode="reflect")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = filled / trend
-    out[missing] = np.nan
+    flux = as_batch(flux)
+    if method == "median":
+        missing = ~np.isfinite(flux)
+        filled = fill_gaps(flux)
+        size = window_cadences(window_days, cadence_days)
+        trend = median_filter(filled, size=(1, size), mode="reflect")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = filled / trend
+        out[missing] = np.nan
+        return out
+    if method != "biweight":
+        raise UserError(f"detrend method {method!r} unknown; use biweight or median")
+    from wotan import flatten as wotan_flatten
+
+    time = np.arange(flux.shape[1]) * cadence_days
+    out = np.full_like(flux, np.nan)
+    for i, row in enumerate(flux):  # wotan works on one light curve (numba, ~0.4 ms each)
+        if np.isfinite(row).sum() >= 3:
+            out[i] = wotan_flatten(time, row, method="biweight", window_length=window_days)
     return out
 
 
-def robust_normalise(flux: np.ndarray, clip_low: float, clip_high: float) -> np.ndarray:
-    """Centre on the median, scale by 1.4826 * MAD and clip to ``[-clip_low, clip_high]``.
+def robust_sigma(flux: np.ndarray) -> np.ndarray:
+    """Per-row 1.4826 MAD about the median, ignoring NaN; falls back to the std, then 1."""
+    flux = as_batch(flux)
+    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
+        median = np.nanmedian(flux, axis=1, keepdims=True)
+        mad = np.nanmedian(np.abs(flux - median), axis=1, keepdims=True) * MAD_TO_SIGMA
+        std = np.nanstd(flux, axis=1, keepdims=True)
+    return np.where(mad > 0, mad, np.where(std > 0, std, 1.0))
 
-    Clipping is asymmetric: flares and cosmic rays point up, transits point down.
+
+def scale_flux(flat: np.ndarray, clip_high: float, compress_low: float) -> np.ndarray:
+    """Robust z-score: up-clipped at ``clip_high``, dips beyond ``compress_low`` asinh-compressed.
+
+    The compression is continuous and monotone, so a 1000-sigma transit still
+    reads deeper than a 30-sigma one, while the input range stays bounded.
     """
-    flux = _as_batch(flux)
-    median = np.nanmedian(flux, axis=1, keepdims=True)
-    mad = np.nanmedian(np.abs(flux - median), axis=1, keepdims=True) * MAD_TO_SIGMA
-    std = np.nanstd(flux, axis=1, keepdims=True)
-    scale = np.where(mad > 0, mad, np.where(std > 0, std, 1.0))
-    return np.clip((flux - median) / scale, -clip_low, clip_high)
+    flat = as_batch(flat)
+    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
+        median = np.nanmedian(flat, axis=1, keepdims=True)
+    z = (flat - median) / robust_sigma(flat)
+    low = -compress_low
+    compressed = low - compress_low * np.arcsinh((low - z) / compress_low)
+    return np.minimum(np.where(z < low, compressed, z), clip_high)
 
 
 def preprocess(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
-    """Turn raw light curves into network input of shape ``(n, length, 1)``, float32.
+    """Turn raw windows into network input of shape ``(n, length, 2)``, float32.
 
     Parameters
     ----------
     flux
         ``(n, length)`` or ``(length,)`` relative flux; NaN marks missing cadences.
     settings
-        The ``prepare`` section of params (``detrend_window_cadences``,
-        ``clip_low_sigma``, ``clip_high_sigma``).
+        :func:`settings_from_params` output, as stored in ``models/model.json``.
 
     Raises
     ------
     UserError
         If a light curve is all-NaN or constant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> settings = {"detrend_method": "median", "detrend_window_days": 0.75,
+    ...             "clip_high_sigma": 5.0, "compress_low_sigma": 20.0, "cadence_minutes": 29.4244}
+    >>> flux = 1 + 1e-4 * np.random.default_rng(0).standard_normal((2, 1000))
+    >>> flux[0, 10:20] = np.nan
+    >>> X = preprocess(flux, settings)
+    >>> X.shape, float(X[0, 15, 1]), float(X[0, 15, 0])
+    ((2, 1000, 2), 1.0, 0.0)
     """
-    flux = _as_batch(flux)
+    flux = as_batch(flux)
     check_usable(flux)
-    flat = detrend(flux, settings["detrend_window_cadences"])
-    normalised = robust_normalise(flat, settings["clip_low_sigma"], settings["clip_high_sigma"])
-    filled = np.nan_to_num(normalised, nan=0.0)  # gaps sit at the median level
-    return filled.astype(np.float32)[:, :, None]
+    cadence_days = settings["cadence_minutes"] / 1440.0
+    flat = flatten(
+        flux, settings["detrend_method"], settings["detrend_window_days"], cadence_days
+    )
+    z = scale_flux(flat, settings["clip_high_sigma"], settings["compress_low_sigma"])
+    gap = ~np.isfinite(z)
+    X = np.stack([np.where(gap, 0.0, z), gap.astype(np.float64)], axis=-1)
+    return X.astype(np.float32)
