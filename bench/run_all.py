@@ -5,7 +5,12 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = ["bench_synthesize.py", "bench_pipeline.py", "bench_inference.py"]
+SCRIPTS = [
+    "bench_synthesize.py",
+    "bench_pipeline.py",
+    "bench_baseline.py",
+    "bench_inference.py",
+]
 
 if __name__ == "__main__":
     for script in SCRIPTS:

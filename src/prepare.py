@@ -9,10 +9,12 @@ from transit_classifier.params import load_params
 
 def main() -> None:
     params = load_params()
+    windows = load_npz("data/kepler/windows.npz")
     arrays, report, table = dataset.build(
         load_npz("data/synthetic/lightcurves.npz")["flux"],
         pd.read_csv("data/synthetic/metadata.csv"),
-        load_npz("data/kepler/windows.npz")["flux"],
+        windows["flux"],
+        windows["time"],
         pd.read_csv("data/kepler/windows.csv"),
         params,
     )

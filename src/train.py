@@ -1,52 +1,68 @@
-"""Stage `train`: fit the Conv1D + LSTM classifier on the prepared train split, stop on val."""
+"""Stage `train`: fit the Conv1D + LSTM on the prepared training split plus fresh injections."""
 
 import time
 
 from transit_classifier import stage
-from transit_classifier.io import write_json
+from transit_classifier.io import load_npz, write_json
 from transit_classifier.params import load_params
 from transit_classifier.seeding import make_rng
 
-TRAIN = "data/prepared/train.npz"
-VAL = "data/prepared/val.npz"
+PREPARED = "data/prepared"
 MODEL_DIR = "models"
 METRICS = "metrics/train.json"
 LIVE_DIR = "metrics/train_live"
+VALIDATION_INJECTIONS = 1000
 
 
 def main() -> None:
     params = load_params()
     train_params = params["train"]
     # TensorFlow is imported only now, after stage.run silenced its log lines.
+    from transit_classifier import epochs, injection, training
     from transit_classifier import model as classifier
-    from transit_classifier import training
+    from transit_classifier.preprocess import settings_from_params
 
     seed = int(make_rng(params["seed"], "train").integers(2**31))
     training.configure_determinism(seed, train_params["threads"])
-    train = training.load_split(TRAIN, params["dataset"]["window_length"])
-    val = training.load_split(VAL, params["dataset"]["window_length"])
-    length = train[0].shape[1]
+    length = params["dataset"]["window_length"]
+    base = training.load_split(f"{PREPARED}/train.npz", length)
+    hosts_npz = load_npz(f"{PREPARED}/hosts_train.npz")
+    hosts = epochs.Hosts.from_flux(
+        hosts_npz["flux"], hosts_npz["source"] == "real", settings_from_params(params)
+    )
+    bank = injection.make_bank(
+        params, params["inject"]["bank_size"], make_rng(params["seed"], "inject", "bank")
+    )
+    data = epochs.injection_dataset(base, hosts, bank, params, train_params["batch_size"])
+    val = epochs.validation_set(
+        load_npz(f"{PREPARED}/val.npz"),
+        load_npz(f"{PREPARED}/real_val.npz"),
+        params,
+        VALIDATION_INJECTIONS,
+    )
     model = classifier.build_model(length, train_params)
     print(
         f"train: {train_params['architecture']} model, {model.count_params():,} parameters; "
-        f"{len(train[1])} training ({int(train[1].sum())} transits), "
-        f"{len(val[1])} validation ({int(val[1].sum())} transits) windows"
+        f"{len(data.y)} windows per epoch ({int(data.y.sum())} transits, "
+        f"{params['inject']['per_epoch']} freshly injected), {len(hosts.X)} injection hosts; "
+        f"{len(val[1])} validation windows ({int(val[1].sum())} transits)"
     )
     start = time.perf_counter()
     history, best_epoch = training.fit(
-        model, train, val, train_params, live=training.make_live(LIVE_DIR)
+        model, data, val, train_params, live=training.make_live(LIVE_DIR)
     )
     elapsed = time.perf_counter() - start
-    epochs = len(history["loss"])
+    epochs_run = len(history["loss"])
     print(
-        f"train: {epochs} epochs in {elapsed:.0f} s ({elapsed / epochs:.1f} s/epoch), "
+        f"train: {epochs_run} epochs in {elapsed:.0f} s ({elapsed / epochs_run:.1f} s/epoch), "
         f"best epoch {best_epoch + 1}"
     )
     classifier.save_classifier(model, MODEL_DIR, classifier.inference_info(params, length))
-    write_json(
-        METRICS,
-        training.summarise(history, best_epoch, model, train_params, len(train[1]), len(val[1])),
+    summary = training.summarise(
+        history, best_epoch, model, train_params, len(data.y), len(val[1])
     )
+    summary["injected_transits_seen"] = data.injected_total
+    write_json(METRICS, summary)
 
 
 if __name__ == "__main__":

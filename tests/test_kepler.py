@@ -17,7 +17,7 @@ import requests
 import yaml
 from astropy.table import Table
 
-from transit_classifier import kepler, mast
+from transit_classifier import kepler, lightcurve, mast
 from transit_classifier.errors import UserError
 from transit_classifier.io import load_npz, save_npz
 
@@ -32,14 +32,10 @@ NON_KOI = [
     FIXTURES / "kplr005899262-2009166043257_llc.fits",
 ]
 SETTINGS = kepler.WindowSettings(
-    length=300,
-    cadence_days=29.4244 / 1440.0,
+    rules=lightcurve.WindowRules(length=300, cadence_minutes=29.4244, max_missing_fraction=0.3),
     stride=100,
-    max_missing_fraction=0.3,
     min_in_transit_cadences=3,
     exclusion_margin_days=0.5,
-    detrend=False,
-    detrend_window_days=3.0,
     include_hard_negatives=False,
     exclude_kepids=frozenset({8462852, 3542116, 2856960}),
 )
@@ -92,17 +88,6 @@ def test_kepler90_h_transit_window_shows_the_koi_depth(kepler90, koi) -> None:
     assert table.loc[table["label"] == 0, "planets"].eq("").all()
 
 
-def test_detrending_masks_transits_and_keeps_the_depth(kepler90, koi) -> None:
-    kois = kepler.star_kois(koi, KEPLER90)
-    flat = kepler.star_windows(kepler90, kois, "CONFIRMED", replace(SETTINGS, detrend=True))
-    h = kois.loc[kois["kepler_name"] == "Kepler-90 h"].iloc[0]
-    i = int(np.flatnonzero(flat.table["planets"].str.contains("Kepler-90 h"))[0])
-    offset = np.abs(kepler.transit_offset(flat.time[i], h["koi_period"], h["koi_time0bk"]))
-    depth = (1.0 - np.nanmedian(flat.flux[i][offset < h["koi_duration"] / 96.0])) * 1e6
-    assert depth == pytest.approx(h["koi_depth"], rel=0.15)
-    assert np.nanmedian(flat.flux[i]) == pytest.approx(1.0, abs=2e-4)
-
-
 def test_non_koi_star_gives_only_label_zero(quiet_star, koi) -> None:
     kois = kepler.star_kois(koi, quiet_star.kepid)
     assert kepler.koi_label(kois["koi_disposition"]) == "NOT_KOI"
@@ -111,14 +96,14 @@ def test_non_koi_star_gives_only_label_zero(quiet_star, koi) -> None:
     assert (result.table["label"] == 0).all() and (result.table["kind"] == "non_koi").all()
     assert result.table["expected_depth_ppm"].isna().all() and result.table["snr"].isna().all()
     assert (result.table["noise_ppm"] > 0).all()
-    assert (result.table["missing_fraction"] <= SETTINGS.max_missing_fraction).all()
+    assert (result.table["missing_fraction"] <= SETTINGS.rules.max_missing_fraction).all()
 
 
 def test_windows_never_mix_stars_or_quarters(kepler90, quiet_star, koi) -> None:
     stars = {kepler90.kepid: kepler90, quiet_star.kepid: quiet_star}
     pool = kepler.build_pool(stars, koi, SETTINGS)
     table = pool.table
-    assert pool.flux.shape == pool.time.shape == (len(table), SETTINGS.length)
+    assert pool.flux.shape == pool.time.shape == (len(table), SETTINGS.rules.length)
     assert pool.flux.dtype == np.float32 and pool.time.dtype == np.float64
     assert table["id"].is_unique and list(table.columns) == kepler.WINDOW_COLUMNS
     np.testing.assert_allclose(table["t_start"], pool.time[:, 0])

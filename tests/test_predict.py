@@ -1,7 +1,8 @@
 """`transit-classifier predict`: readers, resampling, windowing, scoring, output and errors.
 
-A tiny untrained Conv1D+LSTM, saved through the real ``model.save_classifier``,
-checks structure and behaviour; discrimination is checked by swapping
+A tiny untrained Conv1D network (independent of the project's architecture
+params), saved through the real ``model.save_classifier``, checks structure and
+behaviour; discrimination is checked by swapping
 ``predict_proba`` for a deterministic score of the preprocessed window's deepest
 point, so the test asserts which windows get flagged without training anything.
 """
@@ -18,44 +19,53 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transit_classifier import cli
+from transit_classifier import cli, lightcurve
 from transit_classifier import predict as scoring
-from transit_classifier.errors import UserError
-from transit_classifier.kepler import import_lightkurve
+from transit_classifier.lightcurve import import_lightkurve
 
 CADENCE_MIN = 29.4244
 CADENCE_D = CADENCE_MIN / 1440
 LENGTH = 200  # cadences per window of the tiny test model (~4.1 days)
 STRIDE = LENGTH // 2
 FIXTURES = Path(__file__).parent / "fixtures" / "kepler"
-TINY_TRAIN = {
-    "architecture": "compact",
-    "conv_filters": [4],
-    "kernel_size": 5,
-    "activation": "relu",
-    "batch_norm": False,
-    "pool_size": 4,
-    "conv_dropout": 0.0,
-    "lstm_units": [4],
-    "bidirectional": False,
-    "dense_units": [],
-    "dense_dropout": 0.0,
+PREPROCESS = {
+    "detrend_method": "median",
+    "detrend_window_days": 0.75,
+    "clip_high_sigma": 5.0,
+    "compress_low_sigma": 20.0,
+    "cadence_minutes": CADENCE_MIN,
 }
-PREPROCESS = {"detrend_window_cadences": 97, "clip_low_sigma": 30.0, "clip_high_sigma": 5.0}
+WINDOW = {"length": LENGTH, "cadence_minutes": CADENCE_MIN, "max_missing_fraction": 0.3}
+INFO = {
+    "input_length": LENGTH,
+    "cadence_minutes": CADENCE_MIN,
+    "preprocess": PREPROCESS,
+    "window": WINDOW,
+}
+
+
+def save_tiny_model(path: Path, info: dict) -> Path:
+    """A tiny untrained two-channel classifier saved the way the train stage saves models."""
+    import keras
+
+    from transit_classifier.model import save_classifier
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((LENGTH, 2)),
+            keras.layers.Conv1D(4, 5),
+            keras.layers.GlobalMaxPooling1D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    save_classifier(model, path, info)
+    return path
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny untrained classifier saved the way the train stage saves it."""
-    import keras
-
-    from transit_classifier.model import build_model, save_classifier
-
-    keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("model") / "models"
-    info = {"input_length": LENGTH, "cadence_minutes": CADENCE_MIN, "preprocess": PREPROCESS}
-    save_classifier(build_model(LENGTH, TINY_TRAIN), path, info)
-    return path
+    return save_tiny_model(tmp_path_factory.mktemp("model") / "models", INFO)
 
 
 @pytest.fixture()
@@ -114,39 +124,16 @@ def test_join_kic_tokens_rejoins_unquoted_id() -> None:
     assert cli.join_kic_tokens(["a.csv", "b.csv"]) == ["a.csv", "b.csv"]
 
 
-def test_bin_to_cadence_averages_points_and_leaves_empty_bins_nan() -> None:
-    cad = 0.1
-    time = np.array([0.0, 0.04, 0.1, 0.3, np.nan, 0.31])
-    flux = np.array([1.0, 3.0, 5.0, 7.0, 9.0, np.nan])
-    grid, binned = scoring.bin_to_cadence(time, flux, cad)
-    np.testing.assert_allclose(grid, [0.0, 0.1, 0.2, 0.3])
-    np.testing.assert_allclose(binned, [2.0, 5.0, np.nan, 7.0])
-
-
-def test_bin_to_cadence_keeps_native_cadence_one_point_per_bin() -> None:
-    time = 200 + np.arange(3000) * CADENCE_D * (1 + 1e-6)  # slight clock drift
-    grid, binned = scoring.bin_to_cadence(time, np.arange(3000.0), CADENCE_D)
-    np.testing.assert_array_equal(binned, np.arange(3000.0))
-    assert grid[0] == time[0]
-
-
-@pytest.mark.parametrize(
-    ("n", "expected"),
-    [(200, [0]), (201, [0, 1]), (400, [0, 100, 200]), (450, [0, 100, 200, 250])],
-)
-def test_window_starts_half_overlap_and_tail_covered(n: int, expected: list[int]) -> None:
-    starts = scoring.window_starts(n, LENGTH)
-    assert starts.tolist() == expected
-    assert starts[-1] + LENGTH == n
-
-
 def test_gzipped_csv_quarters_are_normalised_separately(tmp_path: Path) -> None:
     frame = light_curve(10)
     frame["quarter"] = np.where(np.arange(len(frame)) < 200, 3, 4)
     frame.loc[frame["quarter"] == 4, "FLUX"] *= 1.7
     curve = scoring.load_input(str(write_csv(tmp_path, frame, "star.csv.gz")))
     assert curve.source == "csv"
-    np.testing.assert_allclose(curve.flux, 1, atol=1e-3)
+    segments = lightcurve.to_segments(curve, CADENCE_D)
+    assert [seg.label for seg in segments] == [0, 1]  # quarters 3 and 4
+    for seg in segments:
+        np.testing.assert_allclose(seg.flux, 1, atol=1e-3)
 
 
 # -------------------------------------------------------------- structure of output
@@ -160,7 +147,7 @@ def test_table_output_covers_the_whole_light_curve(tmp_path, capsys, model_dir, 
     assert lines[0].split() == ["file", "start", "[d]", "end", "[d]", "probability", "verdict"]
     rows = lines[2 : lines.index("")]
     n_cadences = 490
-    assert len(rows) == len(scoring.window_starts(n_cadences, LENGTH)) == 4
+    assert len(rows) == len(lightcurve.window_starts(n_cadences, LENGTH, STRIDE, True)) == 4
     assert float(rows[0].split()[1]) == pytest.approx(130.0, abs=1e-3)
     assert float(rows[-1].split()[2]) == pytest.approx(130 + (n_cadences - 1) * CADENCE_D, abs=1e-3)
     probability_end = lines[0].index("probability") + len("probability")
@@ -173,8 +160,12 @@ def test_table_output_covers_the_whole_light_curve(tmp_path, capsys, model_dir, 
 def test_json_schema_and_verdicts_follow_threshold(tmp_path, capsys, model_dir, metrics) -> None:
     path = write_csv(tmp_path, light_curve(12.0, cadence_min=2.0))  # short cadence, resampled
     first = run_json(capsys, path, model_dir, metrics)
-    assert set(first) == {"threshold", "window_length", "cadence_minutes", "window_days", "inputs"}
+    assert set(first) == {
+        "threshold", "window_length", "cadence_minutes", "max_missing_fraction", "window_days",
+        "inputs",
+    }  # fmt: skip
     assert first["threshold"] == 0.5 and first["window_length"] == LENGTH
+    assert first["max_missing_fraction"] == WINDOW["max_missing_fraction"]
     (result,) = first["inputs"]
     assert result["input"] == str(path) and result["source"] == "csv"
     assert result["n_windows"] == len(result["windows"]) == result["n_scored"]
@@ -183,8 +174,10 @@ def test_json_schema_and_verdicts_follow_threshold(tmp_path, capsys, model_dir, 
     assert window["end"] - window["start"] == pytest.approx((LENGTH - 1) * CADENCE_D, abs=1e-5)
     probs = np.array([w["probability"] for w in result["windows"]])
     assert np.all((probs >= 0) & (probs <= 1))
-    # A threshold between the scores must split the verdicts exactly at it.
-    threshold = float(np.median(probs))
+    # A threshold between two scores must split the verdicts exactly at it.
+    low, high = np.unique(probs)[[0, -1]]
+    assert high - low > 1e-5  # the scores are distinct beyond the JSON's 6 decimals
+    threshold = float(np.round((low + high) / 2, 6))
     second = run_json(capsys, path, model_dir, metrics, "--threshold", str(threshold))
     assert second["threshold"] == pytest.approx(threshold, abs=1e-6)
     verdicts = [w["verdict"] for w in second["inputs"][0]["windows"]]
@@ -193,14 +186,18 @@ def test_json_schema_and_verdicts_follow_threshold(tmp_path, capsys, model_dir, 
 
 
 def test_sparse_windows_are_reported_not_scored(tmp_path, capsys, model_dir, metrics) -> None:
+    """The model's max_missing_fraction (0.3, training's value) decides, not a predict constant."""
     frame = light_curve(12.0)
     time = frame["Time"] - 130
-    frame = frame[(time < 4.5) | (time > 7.5)]  # a 3-day gap swallows most of one window
+    frame = frame[(time < 4.5) | (time > 5.9)]  # 1.4 days (~35% of a window), same segment
     result = run_json(capsys, write_csv(tmp_path, frame), model_dir, metrics)["inputs"][0]
-    sparse = [w for w in result["windows"] if w["verdict"] == "too sparse"]
-    assert len(sparse) == 1 and sparse[0]["probability"] is None
-    assert sparse[0]["missing_fraction"] > 0.5
-    assert result["n_scored"] == result["n_windows"] - 1
+    windows = result["windows"]
+    sparse = [w["verdict"] == "too sparse" for w in windows]
+    assert sum(sparse) == 2 and result["n_scored"] == result["n_windows"] - 2
+    for window, is_sparse in zip(windows, sparse, strict=True):
+        assert (window["missing_fraction"] > 0.3) == is_sparse
+        assert (window["probability"] is None) == is_sparse
+    assert any(0.3 < w["missing_fraction"] <= 0.5 for w in windows)  # the old 50% rule scored it
 
 
 def test_plot_is_written_one_panel_per_input(tmp_path, capsys, model_dir, metrics) -> None:
@@ -251,25 +248,29 @@ KEPLER_90_Q5 = FIXTURES / "kplr011442793-2010174085026_llc.fits"
 KEPLER_90_H = (472.10, 0.30)  # predicted mid-transit (BKJD) and half-duration (days), KOI table
 
 
-@pytest.mark.skipif(not KEPLER_90_Q5.is_file(), reason=f"fixture {KEPLER_90_Q5.name} missing")
 def test_real_kepler_fits(capsys, model_dir, metrics) -> None:
     curve = scoring.read_fits_lightcurve(KEPLER_90_Q5)
     assert curve.source == "fits" and 443 < curve.time[0] < curve.time[-1] < 539  # BKJD, Q5
-    assert np.nanmedian(curve.flux) == pytest.approx(1.0, abs=1e-6)
+    assert lightcurve.has_native_cadence(curve, CADENCE_D)  # gridded by cadence number
+    (segment,) = lightcurve.to_segments(curve, CADENCE_D)
+    assert segment.label == 5 and np.nanmedian(segment.flux) == pytest.approx(1.0, abs=1e-6)
     result = run_json(capsys, KEPLER_90_Q5, model_dir, metrics)["inputs"][0]
-    grid, _ = scoring.bin_to_cadence(curve.time, curve.flux, CADENCE_D)
     assert result["source"] == "fits"
-    expected = len(scoring.window_starts(grid.size, LENGTH))
-    assert result["n_windows"] == result["n_scored"] == expected
-    assert result["windows"][0]["start"] == pytest.approx(grid[0], abs=1e-5)
-    assert result["windows"][-1]["end"] == pytest.approx(grid[-1], abs=1e-5)
+    starts = lightcurve.window_starts(segment.flux.size, LENGTH, STRIDE, flush_end=True)
+    assert result["n_windows"] == len(starts)
+    missing = [w["missing_fraction"] for w in result["windows"]]
+    assert result["n_scored"] == sum(m <= 0.3 for m in missing) > 0
+    assert result["windows"][0]["start"] == pytest.approx(segment.time[0], abs=1e-5)
+    assert result["windows"][-1]["end"] == pytest.approx(segment.time[-1], abs=1e-5)
 
 
-@pytest.mark.skipif(not KEPLER_90_Q5.is_file(), reason=f"fixture {KEPLER_90_Q5.name} missing")
-def test_real_transit_of_kepler_90_h_is_flagged(capsys, model_dir, metrics, monkeypatch) -> None:
+def test_real_transit_of_kepler_90_h_is_flagged(tmp_path, capsys, metrics, monkeypatch) -> None:
+    """Kepler-90 h's transit lasts 14.5 h: detrending over 2 days keeps it (0.75 days would not)."""
     import transit_classifier.model
 
     monkeypatch.setattr(transit_classifier.model, "predict_proba", deepest_point_score)
+    info = {**INFO, "preprocess": {**PREPROCESS, "detrend_window_days": 2.0}}
+    model_dir = save_tiny_model(tmp_path / "models", info)
     windows = run_json(capsys, KEPLER_90_Q5, model_dir, metrics)["inputs"][0]["windows"]
     mid, half = KEPLER_90_H
     start, end = np.array([[w["start"], w["end"]] for w in windows]).T
@@ -305,7 +306,10 @@ def test_kic_download_stitches_quarters(tmp_path, monkeypatch) -> None:
     assert calls == [(("KIC 757450",), {"mission": "Kepler", "author": "Kepler", "exptime": 1800})]
     assert curve.name == "KIC 757450" and curve.source == "kic"
     assert curve.time.size == 2 * time.size
-    assert np.median(curve.flux) == pytest.approx(1.0) and curve.flux.max() < 1.0011
+    segments = lightcurve.to_segments(curve, CADENCE_D)  # one per quarter, each normalised
+    assert [seg.label for seg in segments] == [3, 4]
+    for seg in segments:
+        assert np.median(seg.flux) == pytest.approx(1.0) and seg.flux.max() < 1.0011
 
 
 # ----------------------------------------------------------------------- bad input
@@ -328,9 +332,10 @@ def bad_csv(tmp_path: Path, kind: str) -> Path:
     ("kind", "message"),
     [
         ("columns", "missing column(s) flux (found: Time, sap, flux_err); the CSV needs 'time'"),
-        ("short", "too short: 3.0 days at the model's 29.42-min cadence, but one window needs 4.1 "
-                  "days (200 cadences)"),
-        ("seconds", "spans 863312 days, too long for a 29.4-min grid; is the time column in days?"),
+        ("short", "too short: 3.0 days in its longest segment at the model's 29.42-min cadence, "
+                  "but one window needs 4.1 days (200 cadences)"),
+        ("seconds", "points are 1765 days apart (median), longer than any light-curve gap; is the "
+                    "time column in days?"),
         ("nan", "flux is all NaN or empty"),
         ("constant", "flux is constant"),
         ("negative", "median flux is not positive"),
@@ -411,9 +416,44 @@ def test_missing_model_dir(tmp_path, capsys, metrics) -> None:
     assert code == 1 and "rerun `dvc repro train`" in err and err.count("\n") == 1
 
 
-def test_model_info_without_preprocess_settings_is_refused() -> None:
-    with pytest.raises(UserError, match="missing or bad key 'preprocess'"):
-        scoring.model_setup({"input_length": 200, "cadence_minutes": 29.4}, 0.5)
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"preprocess": None}, "no 'preprocess' settings; retrain with `dvc repro train`"),
+        ({"window": None}, "no 'window' settings (an older model); retrain with `dvc repro train`"),
+        ({"window": {**WINDOW, "length": LENGTH // 2}}, "do not fit the network (input_length 200"),
+    ],
+)
+def test_model_whose_settings_cannot_be_honoured_is_refused(
+    tmp_path, capsys, metrics, change, message
+) -> None:
+    """The CLI refuses such a model with one line, before scoring anything."""
+    info = {key: value for key, value in {**INFO, **change}.items() if value is not None}
+    model_dir = save_tiny_model(tmp_path / "models", info)
+    csv = write_csv(tmp_path, light_curve(10.0))
+    code, out, err = run(capsys, "predict", csv, "--model-dir", model_dir, "--metrics", metrics)
+    assert (code, out) == (1, "")
+    assert err.startswith("error: model.json: ") and message in err and err.count("\n") == 1
+
+
+def test_preprocess_settings_are_passed_through(monkeypatch) -> None:
+    """predict hands the model's preprocess dict to preprocess() as stored, whatever its keys."""
+    import transit_classifier.model
+
+    seen = []
+
+    def fake_preprocess(flux: np.ndarray, settings: dict) -> np.ndarray:
+        seen.append(settings)
+        return np.zeros((len(flux), LENGTH, 2), np.float32)
+
+    monkeypatch.setattr(scoring, "preprocess", fake_preprocess)
+    monkeypatch.setattr(transit_classifier.model, "predict_proba", lambda m, X: np.zeros(len(X)))
+    settings = {**PREPROCESS, "a_future_key": 1}
+    setup = scoring.model_setup({**INFO, "preprocess": settings}, 0.5)
+    frame = light_curve(5.0)
+    curve = lightcurve.make_observations("x", "csv", frame["Time"], frame["FLUX"])
+    prediction = scoring.predict_lightcurve(curve, None, setup)
+    assert seen == [settings] and (prediction.probability == 0).all()
 
 
 @pytest.mark.parametrize(

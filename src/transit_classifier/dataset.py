@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UserError
-from .preprocess import check_usable, preprocess, robust_normalise
+from .preprocess import check_usable, preprocess, robust_sigma, settings_from_params
 from .seeding import make_rng
 
 SPLITS = ("train", "val", "test")
@@ -97,6 +97,7 @@ def select_real(
         snr=picked["snr"].to_numpy(np.float32),
     )
     counts = {
+        "index": index,
         "requested_negatives": wanted_neg,
         "requested_positives": wanted_pos,
         "available_negatives": int((labels == 0).sum()),
@@ -152,14 +153,25 @@ def split_by_group(
     return assignment
 
 
+def star_sides(windows: pd.DataFrame, params: dict[str, Any]) -> np.ndarray:
+    """Split side (0 train, 1 val, 2 test) of every window of the real pool, whole stars at once.
+
+    Stars are dealt over the *whole* pool, not only the windows the seed tables
+    use, so every real window of a star (injection hosts, KOI windows, non-KOI
+    windows) sits on the one side its star was given.
+    """
+    rng = make_rng(params["seed"], "prepare", "split-stars")
+    return split_by_group(
+        windows["kepid"].to_numpy(), windows["label"].to_numpy(), params["prepare"]["split"], rng
+    )
+
+
 def split(
-    synthetic: LightCurves, real: LightCurves, params: dict[str, Any]
+    synthetic: LightCurves, real: LightCurves, real_side: np.ndarray, params: dict[str, Any]
 ) -> dict[str, LightCurves]:
-    """Train / validation / test split, stratified by label and source, real data by star."""
-    fractions = params["prepare"]["split"]
+    """Train / validation / test split: synthetic stratified by label, real by the star's side."""
     rng = make_rng(params["seed"], "prepare", "split")
-    syn_side = split_stratified(synthetic.y, fractions, rng)
-    real_side = split_by_group(real.kepid, real.y, fractions, rng)
+    syn_side = split_stratified(synthetic.y, params["prepare"]["split"], rng)
     return {
         name: LightCurves.concat([synthetic.take(syn_side == i), real.take(real_side == i)])
         for i, name in enumerate(SPLITS)
@@ -170,35 +182,37 @@ def augment(
     X: np.ndarray,
     copies: np.ndarray,
     settings: dict[str, Any],
-    clip: tuple[float, float],
+    clip_high: float,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Make ``copies[i]`` augmented versions of each normalised light curve ``X[i]``.
+    """Make ``copies[i]`` augmented versions of each network input ``X[i]`` (flux, gap channels).
 
     Circular time shift, time reversal, extra white noise (in robust-sigma
     units), amplitude scaling and random gap masks, all vectorised over the
-    batch. Returns the new light curves and the index of each one's original.
+    batch. Returns the new inputs and the index of each one's original.
     """
     source = np.repeat(np.arange(len(X)), copies)
     n, length = len(source), X.shape[1]
     if n == 0:
-        return np.empty((0, length), np.float32), source
+        return np.empty((0, *X.shape[1:]), np.float32), source
     positions = np.arange(length)
     shift = rng.integers(0, int(settings["max_shift_fraction"] * length) + 1, size=n)
     index = (positions[None, :] - shift[:, None]) % length
     reverse = rng.random(n) < settings["reverse_probability"]
     index = np.where(reverse[:, None], length - 1 - index, index)
-    out = np.take_along_axis(X[source], index, axis=1)
-    out *= rng.uniform(*settings["scale"], size=(n, 1))
-    out += rng.normal(size=(n, length)) * rng.uniform(*settings["noise_sigma"], size=(n, 1))
+    out = np.take_along_axis(X[source], index[:, :, None], axis=1).astype(np.float64)
+    flux, gap = out[:, :, 0], out[:, :, 1] > 0
+    flux *= rng.uniform(*settings["scale"], size=(n, 1))
+    flux += rng.normal(size=(n, length)) * rng.uniform(*settings["noise_sigma"], size=(n, 1))
     gap_len = rng.integers(
         settings["gap_length_cadences"][0], settings["gap_length_cadences"][1] + 1, size=n
     )
     gap_start = rng.integers(0, length, size=n)
     has_gap = rng.random(n) < settings["gap_probability"]
     in_gap = (positions >= gap_start[:, None]) & (positions < (gap_start + gap_len)[:, None])
-    out[has_gap[:, None] & in_gap] = 0.0  # a gap reads as the median level, as in preprocess
-    return np.clip(out, -clip[0], clip[1]).astype(np.float32), source
+    gap |= has_gap[:, None] & in_gap
+    flux = np.where(gap, 0.0, np.minimum(flux, clip_high))  # a gap reads 0, as in preprocess
+    return np.stack([flux, gap], axis=-1).astype(np.float32), source
 
 
 def balance(
@@ -229,6 +243,18 @@ def balance(
     return X_res.astype(np.float32), y_res.astype(np.int8)
 
 
+def _renormalise(X: np.ndarray, clip_high: float) -> np.ndarray:
+    """Give SMOTE rows whole gap flags and unit robust scatter again.
+
+    Interpolating two light curves averages their noise down and blurs their
+    gap masks: without this, "low noise" would be a shortcut to the transit class.
+    """
+    gap = X[:, :, 1] > 0.5
+    flux = np.where(gap, np.nan, X[:, :, 0].astype(np.float64))
+    flux = np.minimum(flux / robust_sigma(flux), clip_high)
+    return np.stack([np.where(gap, 0.0, flux), gap], axis=-1).astype(np.float32)
+
+
 def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]) -> dict:
     """Augment then balance the (already preprocessed) training split.
 
@@ -237,12 +263,11 @@ def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]
     """
     prep = params["prepare"]
     settings = prep["augment"]
-    rng = make_rng(params["seed"], "prepare", "augment")
     copies = np.where(train.y == 1, settings["copies_positive"], settings["copies_negative"])
-    clip = (prep["clip_low_sigma"], prep["clip_high_sigma"])
-    X_aug, origin = augment(X[:, :, 0], copies, settings, clip, rng)
+    rng = make_rng(params["seed"], "prepare", "augment")
+    X_aug, origin = augment(X, copies, settings, prep["clip_high_sigma"], rng)
     copy_no = np.arange(len(origin)) - np.repeat(np.cumsum(copies) - copies, copies)
-    flat = np.concatenate([X[:, :, 0], X_aug])
+    X_all = np.concatenate([X, X_aug])
     y = np.concatenate([train.y, train.y[origin]])
     aug_ids = np.char.add(train.ids[origin], np.char.add("~aug", copy_no.astype(str)))
     ids = np.concatenate([train.ids, aug_ids])
@@ -250,13 +275,14 @@ def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]
     kepid = np.concatenate([train.kepid, train.kepid[origin]])
     snr = np.concatenate([train.snr, train.snr[origin]])
 
+    n, length, channels = X_all.shape
     flat_bal, y_bal = balance(
-        flat, y, prep["balance"], prep["sampling_strategy"], prep["k_neighbors"], params["seed"]
+        X_all.reshape(n, -1), y, prep["balance"], prep["sampling_strategy"],
+        prep["k_neighbors"], params["seed"],
     )
+    X_bal = flat_bal.reshape(-1, length, channels)
     added = len(y_bal) - len(y)
-    # Interpolating two light curves averages their noise down: renormalise the new rows
-    # like every real input, or "low noise" becomes a shortcut to the transit class.
-    flat_bal[len(y) :] = robust_normalise(flat_bal[len(y) :], *clip)
+    X_bal[len(y) :] = _renormalise(X_bal[len(y) :], prep["clip_high_sigma"])
     ids = np.concatenate([ids, np.char.add("oversampled-", np.arange(added).astype(str))])
     source = np.concatenate([source, np.full(added, prep["balance"])])
     kepid = np.concatenate([kepid, np.zeros(added, np.int64)])
@@ -264,7 +290,7 @@ def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]
 
     order = make_rng(params["seed"], "prepare", "shuffle").permutation(len(y_bal))
     return {
-        "X": flat_bal[order, :, None],
+        "X": X_bal[order],
         "y": y_bal[order],
         "source": source[order],
         "ids": ids[order],
@@ -292,43 +318,101 @@ def preprocess_split(part: LightCurves, settings: dict[str, Any]) -> np.ndarray:
     return preprocess(part.flux, settings)
 
 
+def real_split_arrays(
+    real_flux: np.ndarray,
+    real_time: np.ndarray,
+    windows: pd.DataFrame,
+    sides: np.ndarray,
+    side: int,
+) -> dict[str, np.ndarray]:
+    """Every pool window of one side's stars (raw flux): hosts, KOI and non-KOI windows."""
+    mask = sides == side
+    table = windows.loc[mask]
+    return {
+        "flux": real_flux[mask].astype(np.float32),
+        "time": real_time[mask],
+        "y": table["label"].to_numpy(np.int8),
+        "kind": table["kind"].to_numpy(str),
+        "kepid": table["kepid"].to_numpy(np.int64),
+        "ids": table["id"].to_numpy(str),
+        "snr": table["snr"].to_numpy(np.float32),
+    }
+
+
 def build(
     synthetic_flux: np.ndarray,
     synthetic_meta: pd.DataFrame,
     real_flux: np.ndarray,
+    real_time: np.ndarray,
     real_windows: pd.DataFrame,
     params: dict[str, Any],
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, Any], pd.DataFrame]:
     """Compose, split, preprocess, augment and balance: the whole ``prepare`` stage in memory.
 
-    Returns the arrays of each split's ``.npz``, a JSON-ready report and the
-    composition table (counts per split and source, before augmentation).
+    Returns the arrays of each ``.npz`` (``train``, ``val``, ``test``; ``real_<split>``
+    with every pool window of that split's stars; ``hosts_train``, the raw
+    non-transit training windows the train stage injects fresh transits into),
+    a JSON-ready report and the composition table (before augmentation).
     """
     syn = synthetic_set(synthetic_flux, synthetic_meta)
     real, real_report = select_real(real_flux, real_windows, params)
-    splits = split(syn, real, params)
+    sides = star_sides(real_windows, params)
+    splits = split(syn, real, sides[real_report.pop("index")], params)
+    settings = settings_from_params(params)
     arrays = {}
     for name, part in splits.items():
-        X = preprocess_split(part, params["prepare"])
+        X = preprocess_split(part, settings)
         arrays[name] = (
             build_training_set(part, X, params) if name == "train" else split_arrays(part, X)
         )
+    for i, name in enumerate(SPLITS):
+        arrays[f"real_{name}"] = real_split_arrays(real_flux, real_time, real_windows, sides, i)
+    arrays["hosts_train"] = training_hosts(splits["train"], arrays["real_train"])
     table = composition(splits)
     report = {
         "transit_ratio": params["dataset"]["transit_ratio"],
         "composition": table.to_dict(orient="records"),
         "real_windows": real_report,
         "real_stars": {
-            name: int(np.unique(part.kepid[part.source == "real"]).size)
-            for name, part in splits.items()
+            name: int(np.unique(real_windows["kepid"].to_numpy()[sides == i]).size)
+            for i, name in enumerate(SPLITS)
+        },
+        "real_pool_windows": {
+            name: {
+                "transit": int(arrays[f"real_{name}"]["y"].sum()),
+                "non_transit": int((arrays[f"real_{name}"]["y"] == 0).sum()),
+            }
+            for name in SPLITS
         },
         "train_after_augmentation_and_balancing": {
             "balance": params["prepare"]["balance"],
             "samples": len(arrays["train"]["y"]),
             "transit": int(arrays["train"]["y"].sum()),
         },
+        "injection_hosts_train": {
+            source: int((arrays["hosts_train"]["source"] == source).sum())
+            for source in ("synthetic", "real")
+        },
+        "injected_per_epoch": params["inject"]["per_epoch"],
     }
     return arrays, report, table
+
+
+def training_hosts(train: LightCurves, real_train: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Raw non-transit training windows: synthetic negatives and every real train-star negative.
+
+    Real negatives are non-KOI windows and host windows far from any KOI
+    transit (``kepler.exclusion_margin_hours``), so an injected transit is the
+    only transit they hold.
+    """
+    syn = (train.source == "synthetic") & (train.y == 0)
+    real = real_train["y"] == 0
+    return {
+        "flux": np.concatenate([train.flux[syn], real_train["flux"][real]]).astype(np.float32),
+        "source": np.concatenate(
+            [np.full(int(syn.sum()), "synthetic"), np.full(int(real.sum()), "real")]
+        ),
+    }
 
 
 def composition(splits: dict[str, LightCurves]) -> pd.DataFrame:

@@ -4,9 +4,10 @@ Both data sources, the bundled offline copy (``data/kepler_bundle``) and MAST
 downloads (:mod:`transit_classifier.mast`), end up as the same per-star arrays
 (:class:`StarLightCurve`): BKJD time, PDCSAP flux, quarter and Kepler cadence
 number, after lightkurve's default quality mask with NaN cadences removed. From
-there one code path normalises each quarter by its median, optionally flattens
-it, lays it on a regular cadence grid (missing cadences = NaN), cuts windows
-that never cross a quarter or a star, and labels them from the KOI table:
+there the shared light-curve path (:mod:`transit_classifier.lightcurve`, the
+same one ``predict`` uses) normalises each quarter by its median, lays it on
+the Kepler cadence grid (missing cadences = NaN) and cuts windows that never
+cross a quarter or a star; this module labels them from the KOI table:
 
 * ``transit`` (1): a CONFIRMED planet's predicted transit has at least
   ``min_in_transit_cadences`` observed in-transit cadences in the window;
@@ -34,8 +35,10 @@ import numpy as np
 import pandas as pd
 from astropy.utils.exceptions import AstropyUserWarning
 
+from . import lightcurve
 from .errors import UserError
 from .io import load_npz, save_npz
+from .lightcurve import import_lightkurve, lk_column
 
 TICKS_PER_DAY = 10_000_000  # time resolution 1e-7 day (8.64 ms): the archive CSVs' precision
 MAD_TO_SIGMA = 1.4826
@@ -65,15 +68,6 @@ WINDOW_COLUMNS = [
     "missing_fraction",
 ]
 UNKNOWN_QUARTER = -1  # relative-time stars: segment k (split at gaps) is stored as quarter -k
-
-
-def import_lightkurve() -> Any:
-    """Import lightkurve without its unrelated warning about the optional ``oktopus`` package."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*oktopus.*")
-        import lightkurve
-
-    return lightkurve
 
 
 # --------------------------------------------------------------------------- light curves
@@ -146,14 +140,6 @@ def make_star(
     return star
 
 
-def _column(lc: Any, name: str) -> np.ndarray:
-    """A light-curve column as a plain float array with masked entries as NaN."""
-    values = lc[name]
-    if hasattr(values, "filled"):
-        values = values.filled(np.nan)
-    return np.asarray(getattr(values, "value", values), dtype=np.float64)
-
-
 def from_collection(collection: Iterable[Any]) -> StarLightCurve:
     """Turn lightkurve Kepler light curves (one per quarter) of one star into arrays.
 
@@ -175,7 +161,7 @@ def from_collection(collection: Iterable[Any]) -> StarLightCurve:
             "pass one star's files at a time"
         )
     time = np.concatenate([np.asarray(lc.time.value, dtype=np.float64) for lc in parts])
-    flux = np.concatenate([_column(lc, "flux") for lc in parts])
+    flux = np.concatenate([lk_column(lc, "flux") for lc in parts])
     cadenceno = np.concatenate([np.asarray(lc["cadenceno"], dtype=np.int64) for lc in parts])
     quarter = np.concatenate([np.full(len(lc), int(lc.meta["QUARTER"])) for lc in parts])
     return make_star(kepids.pop(), time, flux, quarter, cadenceno)
@@ -402,15 +388,6 @@ def transit_offset(time: np.ndarray, period: float, t0: float) -> np.ndarray:
     return np.mod(time - t0 + 0.5 * period, period) - 0.5 * period
 
 
-def in_transit(time: np.ndarray, kois: pd.DataFrame, widen: float = 1.0) -> np.ndarray:
-    """Mask of cadences inside any KOI's predicted transit (duration times ``widen``)."""
-    mask = np.zeros(time.shape, dtype=bool)
-    for row in kois.itertuples():
-        half = widen * row.koi_duration / 48.0
-        mask |= np.abs(transit_offset(time, row.koi_period, row.koi_time0bk)) <= half
-    return mask
-
-
 def transit_near(
     t_start: np.ndarray, t_end: np.ndarray, period: float, t0: float, pad: float
 ) -> np.ndarray:
@@ -425,16 +402,12 @@ def transit_near(
 
 @dataclass(frozen=True)
 class WindowSettings:
-    """The numbers that turn light curves into windows (from ``dataset`` and ``kepler``)."""
+    """The numbers that turn light curves into labelled windows (``dataset`` and ``kepler``)."""
 
-    length: int
-    cadence_days: float
+    rules: lightcurve.WindowRules  # length, cadence, max_missing_fraction: shared with predict
     stride: int
-    max_missing_fraction: float
     min_in_transit_cadences: int
     exclusion_margin_days: float
-    detrend: bool
-    detrend_window_days: float
     include_hard_negatives: bool
     exclude_kepids: frozenset[int]
 
@@ -442,70 +415,13 @@ class WindowSettings:
     def from_params(cls, params: dict[str, Any]) -> WindowSettings:
         kep = params["kepler"]
         return cls(
-            length=params["dataset"]["window_length"],
-            cadence_days=params["dataset"]["cadence_minutes"] / 1440.0,
+            rules=lightcurve.WindowRules.from_params(params),
             stride=kep["stride"],
-            max_missing_fraction=kep["max_missing_fraction"],
             min_in_transit_cadences=kep["min_in_transit_cadences"],
             exclusion_margin_days=kep["exclusion_margin_hours"] / 24.0,
-            detrend=kep["detrend"],
-            detrend_window_days=kep["detrend_window_days"],
             include_hard_negatives=kep["include_hard_negatives"],
             exclude_kepids=frozenset(kep["exclude_kepids"]),
         )
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One quarter of one star on a regular cadence grid (NaN = missing cadence)."""
-
-    quarter: int
-    first_cadence: int
-    time: np.ndarray  # (G,) float64, interpolated at missing cadences
-    flux: np.ndarray  # (G,) float64 relative flux
-
-
-def flatten_quarter(
-    time: np.ndarray, flux: np.ndarray, kois: pd.DataFrame, settings: WindowSettings
-) -> np.ndarray:
-    """Divide out slow variability with lightkurve's ``flatten``, transits masked from the fit.
-
-    The Savitzky-Golay window (``detrend_window_days``) is far longer than any
-    transit, and cadences within one transit duration of a predicted mid-time
-    (of any KOI) are excluded from the trend, so the dips keep their depth.
-    """
-    lk = import_lightkurve()
-    window = int(round(settings.detrend_window_days / settings.cadence_days)) // 2 * 2 + 1
-    window = min(window, (len(time) - 1) // 2 * 2 + 1)
-    if window < 5:
-        return flux
-    curve = lk.LightCurve(time=time, flux=flux)
-    flat = curve.flatten(window_length=window, mask=in_transit(time, kois, widen=2.0))
-    return np.asarray(flat.flux.value, dtype=np.float64)
-
-
-def quarter_segments(
-    star: StarLightCurve, kois: pd.DataFrame, settings: WindowSettings
-) -> list[Segment]:
-    """Normalise each quarter by its median (optionally flatten) and grid it by cadence number."""
-    segments = []
-    for quarter in star.quarters:
-        sel = star.quarter == quarter
-        cad = star.cadenceno[sel].astype(np.int64)
-        time = star.time[sel]
-        flux = star.flux[sel].astype(np.float64)
-        median = np.median(flux)
-        if len(flux) < 2 or not np.isfinite(median) or median <= 0:
-            continue  # no positive flux level to normalise by: the quarter is unusable
-        flux = flux / median
-        if settings.detrend:
-            flux = flatten_quarter(time, flux, kois, settings)
-        offset = cad - cad[0]
-        grid = np.arange(offset[-1] + 1)
-        flux_grid = np.full(len(grid), np.nan)
-        flux_grid[offset] = flux
-        segments.append(Segment(quarter, int(cad[0]), np.interp(grid, offset, time), flux_grid))
-    return segments
 
 
 def robust_noise_ppm(flux: np.ndarray) -> np.ndarray:
@@ -530,41 +446,6 @@ class StarWindows:
     table: pd.DataFrame
     dropped_missing: int
     dropped_ambiguous: int
-
-
-def cut_windows(
-    segments: Sequence[Segment], settings: WindowSettings
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Windows of ``length`` cadences every ``stride`` cadences inside each segment.
-
-    Returns flux (n, L), time (n, L), quarter (n,), first cadence number (n,)
-    and how many windows were dropped for too many missing cadences.
-    """
-    length = settings.length
-    fluxes, times, quarters, starts = [], [], [], []
-    dropped = 0
-    for seg in segments:
-        if len(seg.flux) < length:
-            continue
-        offsets = np.arange(0, len(seg.flux) - length + 1, settings.stride)
-        index = offsets[:, None] + np.arange(length)
-        flux = seg.flux[index]
-        keep = np.isnan(flux).mean(axis=1) <= settings.max_missing_fraction
-        dropped += int((~keep).sum())
-        fluxes.append(flux[keep])
-        times.append(seg.time[index][keep])
-        quarters.append(np.full(int(keep.sum()), seg.quarter))
-        starts.append(seg.first_cadence + offsets[keep])
-    if not fluxes:
-        empty = np.empty((0, length))
-        return empty, empty, np.empty(0, int), np.empty(0, int), dropped
-    return (
-        np.concatenate(fluxes),
-        np.concatenate(times),
-        np.concatenate(quarters),
-        np.concatenate(starts),
-        dropped,
-    )
 
 
 def label_windows(
@@ -630,9 +511,15 @@ def label_windows(
 def star_windows(
     star: StarLightCurve, kois: pd.DataFrame, star_label: str, settings: WindowSettings
 ) -> StarWindows:
-    """All usable, labelled windows of one star."""
-    segments = quarter_segments(star, kois, settings)
-    flux, time, quarter, start, dropped_missing = cut_windows(segments, settings)
+    """All usable, labelled windows of one star, cut by the shared light-curve rules."""
+    rules = settings.rules
+    segments = lightcurve.to_segments(
+        lightcurve.from_star(star), rules.cadence_days, skip_bad_level=True
+    )
+    windows = lightcurve.cut_windows(segments, rules.length, settings.stride)
+    sparse = lightcurve.too_sparse(windows, rules.max_missing_fraction)
+    windows = windows.select(~sparse)
+    flux, time = windows.flux, windows.time
     present = np.isfinite(flux)
     noise = robust_noise_ppm(flux) if len(flux) else np.empty(0)
     labels = label_windows(time, present, noise, kois, star_label, settings)
@@ -640,23 +527,24 @@ def star_windows(
     table = pd.DataFrame(
         {
             "id": [
-                f"KIC{star.kepid:09d}-Q{q:02d}-{s:06d}" for q, s in zip(quarter, start, strict=True)
+                f"KIC{star.kepid:09d}-Q{q:02d}-{s:06d}"
+                for q, s in zip(windows.segment, windows.start, strict=True)
             ],
             "kepid": star.kepid,
-            "quarter": quarter.astype(int),
-            "t_start": time[:, 0] if len(time) else np.empty(0),
-            "t_end": time[:, -1] if len(time) else np.empty(0),
+            "quarter": windows.segment.astype(int),
+            "t_start": time[:, 0],
+            "t_end": time[:, -1],
         }
     )
     table = pd.concat([table, labels], axis=1)
     table["noise_ppm"] = noise
-    table["missing_fraction"] = 1.0 - present.mean(axis=1) if len(flux) else np.empty(0)
+    table["missing_fraction"] = windows.missing_fraction
     table = table.loc[keep, WINDOW_COLUMNS].reset_index(drop=True)
     return StarWindows(
         flux[keep].astype(np.float32),
         time[keep],
         table,
-        dropped_missing,
+        int(sparse.sum()),
         int((~keep).sum()),
     )
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import UserError
 from .io import atomic_dir, write_json
+from .preprocess import CHANNELS, settings_from_params
 
 if TYPE_CHECKING:
     import keras
@@ -38,7 +39,8 @@ SEED_ARCHITECTURE: dict[str, Any] = {
     "kernel_size": 5,
     "activation": "swish",
     "batch_norm": True,
-    "pool_size": 2,
+    "pool_sizes": [2, 2],
+    "global_max_pool": False,
     "conv_dropout": [0.3, 0.4],
     "lstm_units": [128, 128],
     "bidirectional": False,
@@ -47,7 +49,9 @@ SEED_ARCHITECTURE: dict[str, Any] = {
 }
 
 
-def _conv_block(x: Any, index: int, filters: int, spec: dict[str, Any], dropout: float) -> Any:
+def _conv_block(
+    x: Any, index: int, filters: int, spec: dict[str, Any], pool: int, dropout: float
+) -> Any:
     """Conv1D(activation) -> (BatchNorm) -> MaxPool -> Dropout, the seed notebook's order."""
     from keras import layers
 
@@ -61,8 +65,8 @@ def _conv_block(x: Any, index: int, filters: int, spec: dict[str, Any], dropout:
     )(x)
     if spec["batch_norm"]:
         x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    if spec["pool_size"] > 1:
-        x = layers.MaxPooling1D(spec["pool_size"], name=f"{name}_pool")(x)
+    if pool > 1:
+        x = layers.MaxPooling1D(pool, name=f"{name}_pool")(x)
     if dropout > 0:
         x = layers.Dropout(dropout, name=f"{name}_drop")(x)
     return x
@@ -100,7 +104,8 @@ def architecture_spec(train_params: dict[str, Any]) -> dict[str, Any]:
         "kernel_size",
         "activation",
         "batch_norm",
-        "pool_size",
+        "pool_sizes",
+        "global_max_pool",
         "lstm_units",
         "bidirectional",
         "dense_units",
@@ -111,8 +116,16 @@ def architecture_spec(train_params: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def build_model(input_length: int, train_params: dict[str, Any]) -> keras.Model:
+def build_model(
+    input_length: int, train_params: dict[str, Any], channels: int = len(CHANNELS)
+) -> keras.Model:
     """Build the (uncompiled) classifier for windows of ``input_length`` cadences.
+
+    Convolutions find dips wherever they sit; pooling shrinks the sequence so
+    the (bidirectional) LSTM stays cheap on a CPU and relates the dips to each
+    other, as a periodic train of equal dips is what a planet makes. With
+    ``global_max_pool`` the strongest convolutional response over the whole
+    window joins the LSTM summary, so one deep transit is never averaged away.
 
     Parameters
     ----------
@@ -121,31 +134,38 @@ def build_model(input_length: int, train_params: dict[str, Any]) -> keras.Model:
     train_params
         The ``train`` section of params. ``architecture: seed`` ignores the
         layer keys and rebuilds the seed notebook's ~528k-parameter network.
+    channels
+        Input channels per cadence (:data:`preprocess.CHANNELS`: flux, gap mask).
 
     Returns
     -------
     keras.Model
-        Input ``(None, input_length, 1)``, output ``(None, 1)`` transit probability.
+        Input ``(None, input_length, channels)``, output ``(None, 1)`` transit probability.
     """
     import keras
     from keras import layers
 
     spec = architecture_spec(train_params)
-    n_pools = len(spec["conv_filters"]) if spec["pool_size"] > 1 else 0
-    if input_length // spec["pool_size"] ** n_pools < 1:
+    if len(spec["pool_sizes"]) != len(spec["conv_filters"]):
         raise UserError(
-            f"train: {len(spec['conv_filters'])} conv blocks pooling by {spec['pool_size']} "
-            f"leave nothing of a {input_length}-cadence window; use fewer conv_filters or a "
-            "smaller pool_size"
+            f"train.pool_sizes has {len(spec['pool_sizes'])} entries for "
+            f"{len(spec['conv_filters'])} conv_filters; give one pool size per conv block"
         )
-    inputs = keras.Input(shape=(input_length, 1), name="flux")
+    if input_length // int(np.prod(spec["pool_sizes"])) < 1:
+        raise UserError(
+            f"train: pooling by {spec['pool_sizes']} leaves nothing of a {input_length}-cadence "
+            "window; use fewer conv blocks or smaller pool_sizes"
+        )
+    inputs = keras.Input(shape=(input_length, channels), name="flux")
     x = inputs
-    for i, (filters, rate) in enumerate(
-        zip(spec["conv_filters"], spec["conv_dropout"], strict=True), start=1
-    ):
-        x = _conv_block(x, i, filters, spec, rate)
-    x = _recurrent_block(x, spec)
-    x = _dense_block(x, spec)
+    blocks = zip(spec["conv_filters"], spec["pool_sizes"], spec["conv_dropout"], strict=True)
+    for i, (filters, pool, rate) in enumerate(blocks, start=1):
+        x = _conv_block(x, i, filters, spec, pool, rate)
+    summary = _recurrent_block(x, spec)
+    if spec["global_max_pool"]:
+        peak = layers.GlobalMaxPooling1D(name="conv_peak")(x)
+        summary = layers.Concatenate(name="summary")([summary, peak])
+    x = _dense_block(summary, spec)
     outputs = layers.Dense(1, activation="sigmoid", name="transit_probability")(x)
     return keras.Model(inputs, outputs, name=f"transit_classifier_{train_params['architecture']}")
 
@@ -238,13 +258,12 @@ def predict_proba(model: keras.Model, X: np.ndarray, batch_size: int = 256) -> n
         If ``X`` does not have the shape the model was built for.
     """
     X = np.asarray(X, dtype=np.float32)
-    if X.ndim == 2:
-        X = X[:, :, None]
     expected = tuple(model.input_shape[1:])
     if X.ndim != 3 or X.shape[1:] != expected:
         raise UserError(
-            f"inputs have shape {X.shape} but the model expects (n, {expected[0]}, 1); "
-            "preprocess light curves of the trained window length"
+            f"inputs have shape {X.shape} but the model expects "
+            f"(n, {', '.join(map(str, expected))}); preprocess light curves of the trained "
+            "window length"
         )
     if len(X) == 0:
         return np.zeros(0, dtype=np.float64)
@@ -258,24 +277,29 @@ def params_hash(params: dict[str, Any]) -> str:
         "seed": params["seed"],
         "dataset": {key: dataset[key] for key in ("window_length", "cadence_minutes")},
         "prepare": params["prepare"],
+        "inject": params["inject"],
         "train": params["train"],
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
 
 def inference_info(params: dict[str, Any], input_length: int) -> dict[str, Any]:
-    """What a caller needs to turn raw light curves into this model's inputs."""
+    """Everything that shapes a model input, stored with the weights.
+
+    predict rebuilds windows and inputs from this alone, so training and
+    inference cannot drift apart through params edited after training.
+    """
     import keras
 
-    prepare = params["prepare"]
+    from .lightcurve import window_info
+
     return {
         "architecture": params["train"]["architecture"],
         "input_length": int(input_length),
         "cadence_minutes": params["dataset"]["cadence_minutes"],
-        "preprocess": {
-            key: prepare[key]
-            for key in ("detrend_window_cadences", "clip_low_sigma", "clip_high_sigma")
-        },
+        "channels": list(CHANNELS),
+        "window": window_info(params),
+        "preprocess": settings_from_params(params),
         "params_sha256": params_hash(params),
         "keras_version": keras.__version__,
     }

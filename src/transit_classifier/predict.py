@@ -1,11 +1,14 @@
 """Score anyone's light curves with the trained classifier (`transit-classifier predict`).
 
-A light curve of any length and cadence (Kepler FITS, CSV, or a KIC id fetched
-from MAST) is averaged onto the model's cadence grid, cut into windows of the
-model's length that overlap by half (the last one flush with the end, so the
-tail is scored too), preprocessed by the very function training used, and
-scored. A window is flagged as a transit when its probability reaches the
-threshold the ``evaluate`` stage chose on validation data.
+A light curve of any length and cadence (Kepler FITS, CSV, a KIC id fetched
+from MAST, or a lightkurve object) goes through the same light-curve path as
+the training windows (:mod:`transit_classifier.lightcurve`): per-segment
+normalisation, the model's cadence grid, windows inside one quarter/segment,
+and the model's own missing-cadence limit. Windows overlap by half (the last
+one flush with the segment's end, so the tail is scored too), are preprocessed
+by the very function training used, and scored. A window is flagged as a
+transit when its probability reaches the threshold the ``evaluate`` stage chose
+on validation data.
 """
 
 from __future__ import annotations
@@ -18,22 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from . import lightcurve
 from .errors import UserError
 from .io import save_figure
-from .kepler import StarLightCurve, read_fits
+from .kepler import read_fits
+from .lightcurve import Observations, WindowRules, Windows
 from .preprocess import preprocess
 
 FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz")
 CSV_SUFFIXES = (".csv", ".csv.gz")
 KIC_PATTERN = re.compile(r"^\s*(?:kic[\s_-]*)?(\d{1,9})\s*$", re.IGNORECASE)
-# A window with more missing cadences than this is reported, not scored: the
-# network would mostly be looking at interpolated filler.
-MAX_MISSING_FRACTION = 0.5
-# Guards against a time column in seconds or JD-scale typos exploding the grid.
-MAX_GRID_CADENCES = 5_000_000
-PREPROCESS_KEYS = ("detrend_window_cadences", "clip_low_sigma", "clip_high_sigma")
 TRANSIT, NO_TRANSIT, TOO_SPARSE = "transit", "no transit", "too sparse"
 DEFAULT_CACHE_DIR = "data/mast_cache"  # the fetch_kepler stage's cache (kepler.cache_dir)
 KIC_ATTEMPTS, KIC_BACKOFF_SECONDS = 2, 1.0  # one quick retry for a flaky connection
@@ -41,40 +39,25 @@ REFETCH = "pass a downloaded Kepler FITS file or a CSV with time and flux column
 
 
 @dataclass(frozen=True)
-class LightCurve:
-    """One input as read: time in days and flux relative to its (per-quarter) median."""
-
-    name: str  # what the user passed
-    source: str  # "fits" | "csv" | "kic"
-    time: np.ndarray  # float64 (n,), days
-    flux: np.ndarray  # float64 (n,), relative flux ~1, NaN where missing
-
-
-@dataclass(frozen=True)
 class ModelSetup:
     """What scoring needs from the trained model and the evaluate stage."""
 
-    window_length: int
-    cadence_minutes: float
-    preprocessing: dict[str, Any]  # detrend_window_cadences, clip_low_sigma, clip_high_sigma
+    rules: WindowRules  # the training windows' length, cadence and missing-cadence limit
+    preprocessing: dict[str, Any]  # passed through to preprocess() as stored
     threshold: float
 
     @property
-    def cadence_days(self) -> float:
-        return self.cadence_minutes / 1440.0
-
-    @property
     def window_days(self) -> float:
-        return self.window_length * self.cadence_days
+        return self.rules.length * self.rules.cadence_days
 
 
 @dataclass(frozen=True)
 class Prediction:
     """Per-window scores of one light curve on the model's cadence grid."""
 
-    lightcurve: LightCurve
-    grid_time: np.ndarray  # (m,) days, bin centres
-    grid_flux: np.ndarray  # (m,) mean relative flux per bin, NaN for empty bins
+    lightcurve: Observations
+    grid_time: np.ndarray  # (m,) days, every segment's cadence grid end to end
+    grid_flux: np.ndarray  # (m,) relative flux on that grid, NaN for missing cadences
     t_start: np.ndarray  # (w,) days, first cadence of each window
     t_end: np.ndarray  # (w,) days, last cadence of each window
     missing_fraction: np.ndarray  # (w,)
@@ -124,85 +107,26 @@ def _suffix(path: Path) -> str:
     return next((s for s in FITS_SUFFIXES + CSV_SUFFIXES if name.endswith(s)), path.suffix.lower())
 
 
-def _check_flux(name: str, flux: np.ndarray) -> None:
+def _check_flux(curve: Observations) -> Observations:
     """Reject light curves that hold no information before any work is spent on them."""
-    finite = flux[np.isfinite(flux)]
-    if finite.size == 0:
-        raise UserError(f"{name}: flux is all NaN or empty; supply a light curve with real flux")
-    if finite.min() == finite.max():
-        raise UserError(f"{name}: flux is constant; supply a light curve with real flux")
-
-
-def normalise_segments(name: str, flux: np.ndarray, segment: np.ndarray) -> np.ndarray:
-    """Divide each segment (Kepler quarter) by its median flux.
-
-    Quarters sit on different detectors with different flux levels; dividing
-    each by its own median removes the steps, as the training data were made.
-
-    Raises
-    ------
-    UserError
-        If a segment's median is not positive (zero-centred or ppm-offset flux).
-    """
-    median = pd.Series(flux).groupby(segment, dropna=False).transform("median").to_numpy()
-    if np.any(np.isfinite(median) & (median <= 0)):
+    if curve.flux.size == 0:
         raise UserError(
-            f"{name}: median flux is not positive; predict needs flux in e-/s or relative flux "
-            "near 1 (add 1 to zero-centred relative flux, or 1e6 to flux in ppm)"
+            f"{curve.name}: flux is all NaN or empty; supply a light curve with real flux"
         )
-    return flux / median
-
-
-def _sorted_curve(name: str, source: str, time: np.ndarray, flux: np.ndarray) -> LightCurve:
-    """Drop rows without a time, sort by time, and refuse curves that carry no signal."""
-    keep = np.isfinite(time)
-    order = np.argsort(time[keep], kind="stable")
-    curve = LightCurve(name, source, time[keep][order], flux[keep][order])
-    _check_flux(name, curve.flux)
+    if curve.flux.min() == curve.flux.max():
+        raise UserError(f"{curve.name}: flux is constant; supply a light curve with real flux")
     return curve
 
 
-def read_csv_lightcurve(path: Path) -> LightCurve:
-    """Read a CSV with ``time`` (days) and ``flux`` columns (any case).
-
-    ``flux_err`` and other columns are ignored; a ``quarter`` column, if
-    present, gets each quarter normalised by its own median.
-    """
-    name = str(path)
-    try:
-        frame = pd.read_csv(path, comment="#")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{name}: not a readable CSV ({reason}); save it as plain CSV") from None
-    columns = {str(c).strip().lower(): c for c in frame.columns}
-    missing = [c for c in ("time", "flux") if c not in columns]
-    if missing:
-        found = ", ".join(map(str, frame.columns)) or "none"
-        raise UserError(
-            f"{name}: missing column(s) {', '.join(missing)} (found: {found}); the CSV needs "
-            "'time' (days) and 'flux' columns"
-        )
-    time = pd.to_numeric(frame[columns["time"]], errors="coerce").to_numpy(np.float64)
-    flux = pd.to_numeric(frame[columns["flux"]], errors="coerce").to_numpy(np.float64)
-    segment = frame[columns["quarter"]].to_numpy() if "quarter" in columns else np.zeros(len(flux))
-    return _sorted_curve(name, "csv", time, normalise_segments(name, flux, segment))
-
-
-def _star_curve(name: str, source: str, star: StarLightCurve) -> LightCurve:
-    """A :class:`LightCurve` from the kepler module's per-star arrays, each quarter normalised."""
-    flux = normalise_segments(name, star.flux.astype(np.float64), star.quarter)
-    return _sorted_curve(name, source, star.time, flux)
-
-
-def read_fits_lightcurve(path: Path) -> LightCurve:
+def read_fits_lightcurve(path: Path) -> Observations:
     """Read a Kepler light-curve FITS file: default quality mask, PDCSAP flux."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lightkurve's notes would break the one-line contract
         star = read_fits([path])
-    return _star_curve(str(path), "fits", star)
+    return lightcurve.from_star(star, str(path), "fits")
 
 
-def download_kic(kic: int, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> LightCurve:
+def download_kic(kic: int, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Observations:
     """Download every Kepler long-cadence quarter of a star from MAST (``mast.fetch_star``).
 
     Raises
@@ -219,24 +143,28 @@ def download_kic(kic: int, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> LightCu
             star = mast.fetch_star(kic, cache_dir, retry)
         except mast.MastUnreachable:
             raise UserError(f"KIC {kic}: cannot reach MAST to download it; {REFETCH}") from None
-    return _star_curve(f"KIC {kic}", "kic", star)
+    return lightcurve.from_star(star, f"KIC {kic}", "kic")
 
 
-def load_input(text: str, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> LightCurve:
+def load_input(text: str, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Observations:
     """Read one command-line input: an existing FITS/CSV file, else a KIC id.
 
     Raises
     ------
     UserError
-        For a missing file, an unknown extension, or any unreadable content.
+        For a missing file, an unknown extension, or a light curve without information.
     """
+    return _check_flux(_read_input(text, cache_dir))
+
+
+def _read_input(text: str, cache_dir: str | Path) -> Observations:
     path = Path(text)
     if path.is_file():
         suffix = _suffix(path)
         if suffix in FITS_SUFFIXES:
             return read_fits_lightcurve(path)
         if suffix in CSV_SUFFIXES:
-            return read_csv_lightcurve(path)
+            return lightcurve.read_csv(path)
         raise UserError(
             f"{text}: unknown file type '{suffix or path.name}'; pass a Kepler .fits light curve "
             "or a .csv with time and flux columns"
@@ -249,85 +177,41 @@ def load_input(text: str, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> LightCur
     raise UserError(f"{text}: no such file, and not a KIC id; check the path (or use 'KIC 123')")
 
 
-# ---------------------------------------------------------------------- resampling
-
-
-def bin_to_cadence(
-    time: np.ndarray, flux: np.ndarray, cadence_days: float, name: str = "light curve"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Average the points falling in each cadence bin of a regular grid.
-
-    The grid starts at the first finite point and bins are centred on grid
-    times, so data already at the model's cadence map one point per bin. Empty
-    bins stay NaN: they are gaps, which ``preprocess`` fills the training way.
-
-    Returns
-    -------
-    grid_time, grid_flux
-        Bin centres (days) and mean flux per bin.
-    """
-    ok = np.isfinite(time) & np.isfinite(flux)
-    t, f = time[ok], flux[ok]
-    start = t.min()
-    index = np.rint((t - start) / cadence_days).astype(np.int64)
-    n_bins = int(index.max()) + 1
-    if n_bins > MAX_GRID_CADENCES:
-        raise UserError(
-            f"{name}: spans {t.max() - start:.0f} days, too long for a "
-            f"{cadence_days * 1440:.1f}-min grid; is the time column in days?"
-        )
-    counts = np.bincount(index, minlength=n_bins)
-    sums = np.bincount(index, weights=f, minlength=n_bins)
-    grid_flux = np.full(n_bins, np.nan)
-    np.divide(sums, counts, out=grid_flux, where=counts > 0)
-    return start + np.arange(n_bins) * cadence_days, grid_flux
-
-
-def window_starts(n_cadences: int, length: int) -> np.ndarray:
-    """Start indices of windows overlapping by half; the last ends on the last cadence."""
-    stride = max(length // 2, 1)
-    starts = np.arange(0, n_cadences - length + 1, stride)
-    if starts[-1] + length < n_cadences:
-        starts = np.append(starts, n_cadences - length)
-    return starts
+# ------------------------------------------------------------------------- windows
 
 
 def cut_windows(
-    curve: LightCurve, setup: ModelSetup
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Bin ``curve`` onto the model grid and slice it into windows.
+    curve: Observations, rules: WindowRules
+) -> tuple[list[lightcurve.Segment], Windows]:
+    """Segments of ``curve`` on the model grid (in time order) and their windows.
 
-    Returns
-    -------
-    grid_time, grid_flux, starts, windows
-        ``starts`` are grid indices; ``windows`` is ``(w, window_length)``
-        relative flux with NaN gaps.
+    Windows overlap by half and the last of each segment ends on its last
+    cadence; segments shorter than one window hold none.
 
     Raises
     ------
     UserError
-        If the binned light curve is shorter than one window.
+        If no segment is as long as one window.
     """
-    grid_time, grid_flux = bin_to_cadence(curve.time, curve.flux, setup.cadence_days, curve.name)
-    n = len(grid_flux)
-    if n < setup.window_length:
+    segments = lightcurve.to_segments(curve, rules.cadence_days)
+    segments.sort(key=lambda seg: seg.time[0])
+    windows = lightcurve.cut_windows(segments, rules.length, rules.inference_stride, True)
+    if not len(windows):
+        longest = max((len(seg.flux) for seg in segments), default=0) * rules.cadence_days
         raise UserError(
-            f"{curve.name}: too short: {n * setup.cadence_days:.1f} days at the model's "
-            f"{setup.cadence_minutes:.2f}-min cadence, but one window needs "
-            f"{setup.window_days:.1f} days ({setup.window_length} cadences); supply a longer "
-            "light curve"
+            f"{curve.name}: too short: {longest:.1f} days in its longest segment at the model's "
+            f"{rules.cadence_minutes:.2f}-min cadence, but one window needs "
+            f"{rules.length * rules.cadence_days:.1f} days ({rules.length} cadences); supply a "
+            "longer light curve"
         )
-    starts = window_starts(n, setup.window_length)
-    windows = grid_flux[starts[:, None] + np.arange(setup.window_length)]
-    return grid_time, grid_flux, starts, windows
+    return segments, windows
 
 
-def scorable(windows: np.ndarray) -> np.ndarray:
-    """Windows with enough finite, non-constant cadences for a meaningful score."""
-    finite = np.isfinite(windows)
+def scorable(windows: Windows, rules: WindowRules) -> np.ndarray:
+    """Windows within the model's missing-cadence limit whose flux is not constant."""
     with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
-        spread = np.nanmax(windows, axis=1) - np.nanmin(windows, axis=1)
-    return (finite.mean(axis=1) >= 1 - MAX_MISSING_FRACTION) & (spread > 0)
+        spread = np.nanmax(windows.flux, axis=1) - np.nanmin(windows.flux, axis=1)
+    return ~lightcurve.too_sparse(windows, rules.max_missing_fraction) & (spread > 0)
 
 
 # ------------------------------------------------------------------------- scoring
@@ -355,46 +239,58 @@ def load_threshold(metrics_path: str | Path) -> float:
 
 
 def model_setup(info: dict[str, Any], threshold: float) -> ModelSetup:
-    """Collect what scoring needs from the model's ``model.json`` info."""
-    try:
-        settings = {key: info["preprocess"][key] for key in PREPROCESS_KEYS}
-        return ModelSetup(
-            int(info["input_length"]), float(info["cadence_minutes"]), settings, float(threshold)
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UserError(
-            f"model.json: missing or bad key {exc}; rerun `dvc repro train` to rebuild the model"
-        ) from None
+    """Collect what scoring needs from the model's ``model.json`` info.
+
+    Raises
+    ------
+    UserError
+        If the window rules cannot be honoured or the preprocessing settings are missing.
+    """
+    rules = WindowRules.from_info(info)
+    settings = info.get("preprocess")
+    if not isinstance(settings, dict):
+        raise UserError(f"model.json: no 'preprocess' settings; {lightcurve.RETRAIN}")
+    return ModelSetup(rules, settings, float(threshold))
 
 
-def predict_lightcurve(curve: LightCurve, model: Any, setup: ModelSetup) -> Prediction:
+def predict_lightcurve(curve: Observations, model: Any, setup: ModelSetup) -> Prediction:
     """Score every window of one light curve.
 
     Raises
     ------
     UserError
         If the light curve is shorter than one window or no window has enough data.
+
+    Examples
+    --------
+    >>> from transit_classifier.model import load_classifier
+    >>> model, info = load_classifier("models")  # doctest: +SKIP
+    >>> curve = lightcurve.read_csv("my_star.csv")  # doctest: +SKIP
+    >>> predict_lightcurve(curve, model, model_setup(info, 0.5)).summary(0.5)  # doctest: +SKIP
+    'my_star.csv: 1 of 9 windows flagged as transit; max probability 0.981 (...)'
     """
     from .model import predict_proba
 
-    grid_time, grid_flux, starts, windows = cut_windows(curve, setup)
-    usable = scorable(windows)
+    segments, windows = cut_windows(curve, setup.rules)
+    usable = scorable(windows, setup.rules)
     if not usable.any():
         raise UserError(
-            f"{curve.name}: every window misses more than {MAX_MISSING_FRACTION:.0%} of its "
-            "cadences; supply a light curve with fewer gaps"
+            f"{curve.name}: every window misses more than {setup.rules.max_missing_fraction:.0%} "
+            "of its cadences; supply a light curve with fewer gaps"
         )
     probability = np.full(len(windows), np.nan)
-    probability[usable] = predict_proba(model, preprocess(windows[usable], setup.preprocessing))
+    X = preprocess(windows.flux[usable], setup.preprocessing)
+    probability[usable] = predict_proba(model, X)
     verdict = np.where(probability >= setup.threshold, TRANSIT, NO_TRANSIT)
     verdict[~usable] = TOO_SPARSE
+    grid_time, grid_flux = lightcurve.concatenate(segments)
     return Prediction(
         lightcurve=curve,
         grid_time=grid_time,
         grid_flux=grid_flux,
-        t_start=grid_time[starts],
-        t_end=grid_time[starts + setup.window_length - 1],
-        missing_fraction=1 - np.isfinite(windows).mean(axis=1),
+        t_start=windows.time[:, 0],
+        t_end=windows.time[:, -1],
+        missing_fraction=windows.missing_fraction,
         probability=probability,
         verdict=verdict,
     )
@@ -459,8 +355,9 @@ def to_records(predictions: list[Prediction], setup: ModelSetup) -> dict[str, An
         )
     return {
         "threshold": _number(setup.threshold),
-        "window_length": setup.window_length,
-        "cadence_minutes": setup.cadence_minutes,
+        "window_length": setup.rules.length,
+        "cadence_minutes": setup.rules.cadence_minutes,
+        "max_missing_fraction": setup.rules.max_missing_fraction,
         "window_days": _number(setup.window_days),
         "inputs": inputs,
     }

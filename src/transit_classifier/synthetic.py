@@ -785,3 +785,50 @@ def plot_examples(flux: np.ndarray, meta: pd.DataFrame, time: np.ndarray, path: 
     )
     fig.tight_layout()
     save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------- transit bank
+
+
+def transit_shapes(
+    params: dict[str, Any], n: int, rng: np.random.Generator, depth_ppm: tuple[float, float]
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """``n`` batman transit trains on the window grid, scaled to unit maximum depth.
+
+    The same physics as the synthesize stage (orbits from Kepler's third law,
+    non-grazing impact parameters, quadratic limb darkening, exposure
+    integration, at least ``synthetic.min_transits`` complete transits), with
+    Rp/R* drawn from a log-uniform depth so ingress shapes span small and large
+    planets. Injection rescales each shape to the depth its host's noise calls
+    for; rescaling leaves T14 and the ingress fraction of the drawn planet.
+
+    Returns
+    -------
+    shapes
+        float32 ``(n, L)``: ``(1 - flux) / max(1 - flux)``, 0 out of transit, 1 at the deepest.
+    meta
+        ``period_days, t0_days, duration_hours, rp_rs, b`` of each shape.
+    """
+    syn = params["synthetic"]
+    time = time_grid(params)
+    orbit = _draw_orbits(syn, time, n, rng)
+    depth = _log_uniform(rng, list(depth_ppm), n) * 1e-6
+    k = np.clip(np.sqrt(depth / limb_darkened_depth(1.0, 0.0, orbit["u1"], orbit["u2"])), *K_LIMITS)
+    b = orbit["impact_fraction"] * (1 - k)
+    model, tp = _batman_model(time, params)
+    shapes = np.zeros((n, time.size), np.float32)
+    for i in range(n):  # one batman call per planet: batman takes scalar orbits
+        row = {key: float(value[i]) for key, value in orbit.items()}
+        _set_transit(tp, {**row, "rp_rs": float(k[i]), "b": float(b[i])})
+        dip = 1.0 - model.light_curve(tp)
+        shapes[i] = dip / max(dip.max(), 1e-12)
+    meta = pd.DataFrame(
+        {
+            "period_days": orbit["period_days"],
+            "t0_days": orbit["t0_days"],
+            "duration_hours": transit_duration(orbit["period_days"], orbit["a_rs"], k, b) * 24,
+            "rp_rs": k,
+            "b": b,
+        }
+    )
+    return shapes, meta

@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import UserError
 from .io import load_npz
+from .preprocess import CHANNELS
 
 if TYPE_CHECKING:
     import keras
@@ -62,7 +63,7 @@ def _pin_threads(threading: Any, threads: int) -> None:
 
 
 def load_split(path: str | Path, input_length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``X`` (n, length, 1) float32 and ``y`` (n,) labels from a prepared split.
+    """Read ``X`` (n, length, channels) float32 and ``y`` (n,) labels from a prepared split.
 
     Raises
     ------
@@ -77,10 +78,11 @@ def load_split(path: str | Path, input_length: int | None = None) -> tuple[np.nd
     if "X" not in data or "y" not in data:
         raise UserError(f"{path}: missing X or y; rerun `dvc repro prepare`")
     X, y = data["X"].astype(np.float32, copy=False), data["y"]
-    if X.ndim != 3 or X.shape[2] != 1 or len(X) != len(y) or len(X) == 0:
+    channels = len(CHANNELS)
+    if X.ndim != 3 or X.shape[2] != channels or len(X) != len(y) or len(X) == 0:
         raise UserError(
-            f"{path}: X has shape {X.shape} for {len(y)} labels, expected (n>0, length, 1); "
-            "rerun `dvc repro prepare`"
+            f"{path}: X has shape {X.shape} for {len(y)} labels, expected (n>0, length, "
+            f"{channels}); rerun `dvc repro prepare`"
         )
     if input_length is not None and X.shape[1] != input_length:
         raise UserError(
@@ -180,26 +182,30 @@ def _check_validation(y_val: np.ndarray) -> None:
 
 def fit(
     model: keras.Model,
-    train: tuple[np.ndarray, np.ndarray],
+    train: Any,
     val: tuple[np.ndarray, np.ndarray],
     train_params: dict[str, Any],
     live: Any = None,
 ) -> tuple[dict[str, list[float]], int]:
     """Compile and fit ``model`` in place; return the per-epoch history and the best epoch index.
 
-    The weights left in ``model`` are those of the best epoch on the validation
-    monitor (``restore_best_weights``), not the last epoch's.
+    ``train`` is a ``keras.utils.PyDataset`` (:func:`epochs.injection_dataset`,
+    which batches and shuffles itself) or an ``(X, y)`` pair. The weights left
+    in ``model`` are those of the best epoch on the validation monitor
+    (``restore_best_weights``), not the last epoch's.
     """
     _check_validation(val[1])
     compile_model(model, train_params)
     callbacks = make_callbacks(train_params, live)
+    if isinstance(train, tuple):
+        data = {"x": train[0], "y": train[1][:, None], "shuffle": True}
+        data["batch_size"] = train_params["batch_size"]
+    else:
+        data = {"x": train}
     history = model.fit(
-        train[0],
-        train[1][:, None],
+        **data,
         validation_data=(val[0], val[1][:, None]),
-        batch_size=train_params["batch_size"],
         epochs=train_params["epochs"],
-        shuffle=True,
         callbacks=callbacks,
         verbose=2,
     )

@@ -1,0 +1,165 @@
+"""Training data with fresh transits every epoch, injected into training stars' own noise.
+
+The seed's tables give the network a few hundred transits. Real detection
+power needs many more, in the systematics real photometry has, so every epoch
+:func:`injection_dataset` adds ``inject.per_epoch`` new batman transits (the
+synthesize stage's physics, :func:`injection.make_bank`) multiplied into
+non-transit windows of *training* stars (real Kepler windows far from any KOI
+transit, and synthetic negatives), each at a MES-like SNR drawn from
+``inject.mes`` against that window's own noise, plus as many uninjected host
+windows, so the only difference the network can learn is the transit.
+
+Everything is drawn from named seeded streams per epoch, so a run is
+reproducible; validation and test stars never enter (``hosts_train.npz`` is
+built by ``prepare`` from training stars only).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import injection
+from .errors import UserError
+from .preprocess import preprocess, settings_from_params
+from .seeding import make_rng
+
+
+@dataclass(frozen=True)
+class Hosts:
+    """Raw non-transit windows to inject into, their detrended flux and their network input."""
+
+    flux: np.ndarray  # (n, L) raw relative flux, NaN at gaps
+    flat: np.ndarray  # (n, L) detrended like the network input
+    X: np.ndarray  # (n, L, C) preprocessed, uninjected
+    real: np.ndarray  # (n,) bool: a real Kepler window
+
+    @classmethod
+    def from_flux(cls, flux: np.ndarray, real: np.ndarray, settings: dict[str, Any]) -> Hosts:
+        flux = np.asarray(flux, dtype=np.float64)
+        if len(flux) == 0:
+            raise UserError("no injection hosts; rerun `dvc repro prepare` with more negatives")
+        return cls(flux, injection.detrended(flux, settings), preprocess(flux, settings), real)
+
+
+def injected_examples(
+    hosts: Hosts,
+    bank: injection.Bank,
+    count: int,
+    params: dict[str, Any],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, Any]:
+    """``count`` injected inputs (exactly, hosts redrawn where a gap hid the transit) + their table.
+
+    ``inject.real_host_fraction`` of them go into real Kepler windows.
+    """
+    settings = params["inject"]
+    real_rows, syn_rows = np.flatnonzero(hosts.real), np.flatnonzero(~hosts.real)
+    n_real = int(round(count * settings["real_host_fraction"])) if real_rows.size else 0
+    if not syn_rows.size:
+        n_real = count
+    index = np.concatenate(
+        [rng.choice(real_rows, n_real), rng.choice(syn_rows, count - n_real)]
+        if syn_rows.size
+        else [rng.choice(real_rows, count)]
+    )
+    target = injection.log_uniform(rng, tuple(settings["mes"]), count)
+    done = injection.inject(hosts.flux, hosts.flat, bank, target, rng, index)
+    if not len(done.host):
+        raise UserError("no transit could be injected: every host window is mostly gaps")
+    keep = np.sort(rng.choice(len(done.host), count, replace=len(done.host) < count))
+    X = preprocess(done.flux[keep], settings_from_params(params))
+    return X, done.table.iloc[keep].reset_index(drop=True).assign(host=done.host[keep])
+
+
+def injection_dataset(
+    base: tuple[np.ndarray, np.ndarray],
+    hosts: Hosts,
+    bank: injection.Bank,
+    params: dict[str, Any],
+    batch_size: int,
+) -> Any:
+    """A ``keras.utils.PyDataset``: base training set + fresh injections every epoch.
+
+    The class is defined on first use so this module imports without TensorFlow.
+    """
+    return _dataset_class()(base, hosts, bank, params, batch_size)
+
+
+def _dataset_class() -> type:
+    import keras
+
+    class _InjectionDataset(keras.utils.PyDataset):
+        """Epoch ``k``: base set + ``per_epoch`` injected positives + as many uninjected hosts."""
+
+        def __init__(
+            self,
+            base: tuple[np.ndarray, np.ndarray],
+            hosts: Hosts,
+            bank: injection.Bank,
+            params: dict[str, Any],
+            batch_size: int,
+        ) -> None:
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.base, self.hosts, self.bank = base, hosts, bank
+            self.params, self.batch_size = params, batch_size
+            self.epoch, self.injected_total = 0, 0
+            self._build()
+
+        def _build(self) -> None:
+            rng = make_rng(self.params["seed"], "inject", "epoch", self.epoch)
+            count = self.params["inject"]["per_epoch"]
+            X_parts, y_parts = [self.base[0]], [self.base[1]]
+            if count:
+                X_inj, _ = injected_examples(self.hosts, self.bank, count, self.params, rng)
+                negatives = self.hosts.X[rng.choice(len(self.hosts.X), count)]
+                X_parts += [X_inj, negatives]
+                y_parts += [np.ones(count, np.float32), np.zeros(count, np.float32)]
+                self.injected_total += count
+            order = rng.permutation(sum(len(y) for y in y_parts))
+            self.X = np.concatenate(X_parts)[order]
+            self.y = np.concatenate(y_parts)[order, None]
+
+        def __len__(self) -> int:
+            return math.ceil(len(self.y) / self.batch_size)
+
+        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+            part = slice(index * self.batch_size, (index + 1) * self.batch_size)
+            return self.X[part], self.y[part]
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self._build()
+
+    return _InjectionDataset
+
+
+def validation_set(
+    val: dict[str, np.ndarray],
+    real_val: dict[str, np.ndarray],
+    params: dict[str, Any],
+    count: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The validation split plus fixed injections into validation stars, for early stopping.
+
+    The seed's validation split holds ~80 transits, mostly easy; a fixed,
+    seeded set of ``count`` injections at the training MES range, into
+    validation stars' real windows and synthetic validation negatives (with a
+    bank of their own), makes the stopping criterion track detection near the
+    threshold. Every real validation-star negative joins as a negative.
+    """
+    settings = settings_from_params(params)
+    syn_neg = (val["source"] == "synthetic") & (val["y"] == 0)
+    real_neg = real_val["y"] == 0
+    flux = np.concatenate([val["flux"][syn_neg], real_val["flux"][real_neg]])
+    real = np.r_[np.zeros(int(syn_neg.sum()), bool), np.ones(int(real_neg.sum()), bool)]
+    hosts = Hosts.from_flux(flux, real, settings)
+    rng = make_rng(params["seed"], "inject", "validation")
+    bank = injection.make_bank(params, max(count // 2, 1), rng)
+    X_inj, _ = injected_examples(hosts, bank, count, params, rng)
+    X = np.concatenate([val["X"], X_inj, hosts.X[real]])
+    y = np.concatenate([val["y"], np.ones(count), np.zeros(int(real.sum()))]).astype(np.float32)
+    return X, y
