@@ -36,6 +36,9 @@ def main() -> None:
         save_npz(tmp / "windows.npz", flux=pool.flux, time=pool.time)
         write_csv(tmp / "windows.csv", pool.table)
         write_json(tmp / "fetch_report.json", {"source": kep["source"], "stars": report})
+        # The KOI rows of the pooled stars: evaluate derives each real window's expected MES.
+        used = koi.loc[koi["kepid"].isin(pool.table["kepid"].unique())]
+        write_csv(tmp / "koi.csv", used.sort_values(["kepid", "kepoi_name"]))
     write_json(METRICS, metrics)
     save_figure(figure, PLOT)
     print(

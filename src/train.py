@@ -20,16 +20,16 @@ def main() -> None:
     # TensorFlow is imported only now, after stage.run silenced its log lines.
     from transit_classifier import epochs, injection, training
     from transit_classifier import model as classifier
-    from transit_classifier.preprocess import settings_from_params
+    from transit_classifier.preprocess import channel_names, settings_from_params
 
     seed = int(make_rng(params["seed"], "train").integers(2**31))
     training.configure_determinism(seed, train_params["threads"])
     length = params["dataset"]["window_length"]
-    base = training.load_split(f"{PREPARED}/train.npz", length)
+    settings = settings_from_params(params)
+    channels = len(channel_names(settings))
+    base = training.load_split(f"{PREPARED}/train.npz", length, channels)
     hosts_npz = load_npz(f"{PREPARED}/hosts_train.npz")
-    hosts = epochs.Hosts.from_flux(
-        hosts_npz["flux"], hosts_npz["source"] == "real", settings_from_params(params)
-    )
+    hosts = epochs.Hosts.from_flux(hosts_npz["flux"], hosts_npz["source"] == "real", settings)
     bank = injection.make_bank(
         params, params["inject"]["bank_size"], make_rng(params["seed"], "inject", "bank")
     )
@@ -40,7 +40,7 @@ def main() -> None:
         params,
         VALIDATION_INJECTIONS,
     )
-    model = classifier.build_model(length, train_params)
+    model = classifier.build_model(length, train_params, channels)
     print(
         f"train: {train_params['architecture']} model, {model.count_params():,} parameters; "
         f"{len(data.y)} windows per epoch ({int(data.y.sum())} transits, "

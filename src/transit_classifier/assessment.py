@@ -108,18 +108,19 @@ def build_sets(params: dict[str, Any], settings: dict[str, Any]) -> EvalSets:
     for source, host_flux in hosts.items():
         rng = make_rng(params["seed"], "evaluate", "inject", source)
         target = injection.uniform_in_bins(edges, ev["injection_per_bin"], rng)
-        flat = injection.detrended(host_flux, settings)
-        done = injection.inject(host_flux, flat, bank, target, rng, np.arange(len(host_flux)))
+        flats = injection.detrended(host_flux, settings)
+        done = injection.inject(
+            host_flux, flats, bank, target, rng, np.arange(len(host_flux)), settings
+        )
         sets.flux[f"{source}_injected"] = done.flux
         sets.injected[source] = done.table
-    cadence_days = params["dataset"]["cadence_minutes"] / 1440.0
     koi = pd.read_csv("data/kepler/koi.csv")
     real_test["expected_mes"] = recovery.expected_koi_mes(
         real_test["time"],
         injection.detrended(real_test["flux"], settings),
         real_test["kepid"],
         koi,
-        cadence_days,
+        settings,
     )
     return sets
 

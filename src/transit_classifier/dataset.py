@@ -201,9 +201,10 @@ def augment(
     reverse = rng.random(n) < settings["reverse_probability"]
     index = np.where(reverse[:, None], length - 1 - index, index)
     out = np.take_along_axis(X[source], index[:, :, None], axis=1).astype(np.float64)
-    flux, gap = out[:, :, 0], out[:, :, 1] > 0
-    flux *= rng.uniform(*settings["scale"], size=(n, 1))
-    flux += rng.normal(size=(n, length)) * rng.uniform(*settings["noise_sigma"], size=(n, 1))
+    flux, gap = out[:, :, :-1], out[:, :, -1] > 0
+    flux *= rng.uniform(*settings["scale"], size=(n, 1, 1))
+    noise = rng.normal(size=(n, length, 1)) * rng.uniform(*settings["noise_sigma"], size=(n, 1, 1))
+    flux += noise  # the same added noise in every flux channel, as real noise would be
     gap_len = rng.integers(
         settings["gap_length_cadences"][0], settings["gap_length_cadences"][1] + 1, size=n
     )
@@ -211,8 +212,8 @@ def augment(
     has_gap = rng.random(n) < settings["gap_probability"]
     in_gap = (positions >= gap_start[:, None]) & (positions < (gap_start + gap_len)[:, None])
     gap |= has_gap[:, None] & in_gap
-    flux = np.where(gap, 0.0, np.minimum(flux, clip_high))  # a gap reads 0, as in preprocess
-    return np.stack([flux, gap], axis=-1).astype(np.float32), source
+    flux = np.where(gap[:, :, None], 0.0, np.minimum(flux, clip_high))  # gaps read 0
+    return np.concatenate([flux, gap[:, :, None]], axis=-1).astype(np.float32), source
 
 
 def balance(
@@ -249,10 +250,12 @@ def _renormalise(X: np.ndarray, clip_high: float) -> np.ndarray:
     Interpolating two light curves averages their noise down and blurs their
     gap masks: without this, "low noise" would be a shortcut to the transit class.
     """
-    gap = X[:, :, 1] > 0.5
-    flux = np.where(gap, np.nan, X[:, :, 0].astype(np.float64))
-    flux = np.minimum(flux / robust_sigma(flux), clip_high)
-    return np.stack([np.where(gap, 0.0, flux), gap], axis=-1).astype(np.float32)
+    gap = X[:, :, -1] > 0.5
+    channels = []
+    for c in range(X.shape[2] - 1):
+        flux = np.where(gap, np.nan, X[:, :, c].astype(np.float64))
+        channels.append(np.where(gap, 0.0, np.minimum(flux / robust_sigma(flux), clip_high)))
+    return np.stack([*channels, gap], axis=-1).astype(np.float32)
 
 
 def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]) -> dict:
@@ -277,8 +280,12 @@ def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]
 
     n, length, channels = X_all.shape
     flat_bal, y_bal = balance(
-        X_all.reshape(n, -1), y, prep["balance"], prep["sampling_strategy"],
-        prep["k_neighbors"], params["seed"],
+        X_all.reshape(n, -1),
+        y,
+        prep["balance"],
+        prep["sampling_strategy"],
+        prep["k_neighbors"],
+        params["seed"],
     )
     X_bal = flat_bal.reshape(-1, length, channels)
     added = len(y_bal) - len(y)

@@ -33,7 +33,7 @@ class Hosts:
     """Raw non-transit windows to inject into, their detrended flux and their network input."""
 
     flux: np.ndarray  # (n, L) raw relative flux, NaN at gaps
-    flat: np.ndarray  # (n, L) detrended like the network input
+    flats: np.ndarray  # (windows, n, L) detrended like the network's flux channels
     X: np.ndarray  # (n, L, C) preprocessed, uninjected
     real: np.ndarray  # (n,) bool: a real Kepler window
 
@@ -56,9 +56,9 @@ def injected_examples(
 
     ``inject.real_host_fraction`` of them go into real Kepler windows.
     """
-    settings = params["inject"]
+    inject = params["inject"]
     real_rows, syn_rows = np.flatnonzero(hosts.real), np.flatnonzero(~hosts.real)
-    n_real = int(round(count * settings["real_host_fraction"])) if real_rows.size else 0
+    n_real = int(round(count * inject["real_host_fraction"])) if real_rows.size else 0
     if not syn_rows.size:
         n_real = count
     index = np.concatenate(
@@ -66,12 +66,13 @@ def injected_examples(
         if syn_rows.size
         else [rng.choice(real_rows, count)]
     )
-    target = injection.log_uniform(rng, tuple(settings["mes"]), count)
-    done = injection.inject(hosts.flux, hosts.flat, bank, target, rng, index)
+    target = injection.log_uniform(rng, tuple(inject["mes"]), count)
+    settings = settings_from_params(params)
+    done = injection.inject(hosts.flux, hosts.flats, bank, target, rng, index, settings)
     if not len(done.host):
         raise UserError("no transit could be injected: every host window is mostly gaps")
     keep = np.sort(rng.choice(len(done.host), count, replace=len(done.host) < count))
-    X = preprocess(done.flux[keep], settings_from_params(params))
+    X = preprocess(done.flux[keep], settings)
     return X, done.table.iloc[keep].reset_index(drop=True).assign(host=done.host[keep])
 
 

@@ -13,7 +13,10 @@ quantity, measured the way an astronomer would:
   depth a box matched filter sees;
 * ``sigma_dur``: 1.4826 MAD of the running mean over ``n_dur`` cadences (the
   transit duration) of the *detrended* light curve with the transits and gaps
-  masked, a CDPP at the transit's own duration;
+  masked, a CDPP at the transit's own duration. The detrending is the
+  network's, at the shortest of its windows that is at least three transit
+  durations long (wotan's rule of thumb; :func:`select_flat`), so a long
+  transit is not measured against a window that would erase it;
 * ``sqrt(n_in / n_dur)``: the square root of the number of observed transits
   (partial ones counted by their observed fraction).
 
@@ -32,11 +35,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from .preprocess import MAD_TO_SIGMA, as_batch, flatten
+from .preprocess import MAD_TO_SIGMA, as_batch, flatten_all
 
 MAX_DEPTH = 0.05  # injected depths stay planetary (Rp/R* ~ 0.22) even in very noisy hosts
 MIN_OBSERVED = 2  # fewer observed in-transit cadences is no transit at long cadence
 REDRAWS = 4  # shapes redrawn for hosts whose gaps swallowed the transit
+TRANSIT_WINDOW_FACTOR = 3.0  # a detrending window this many durations long keeps a transit
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,10 @@ def make_bank(params: dict[str, Any], size: int, rng: np.random.Generator) -> Ba
     """A seeded bank of ``size`` batman transit trains with the synthesize stage's physics."""
     from .synthetic import transit_shapes
 
+    wide = {**params, "synthetic": {**params["synthetic"]}}
+    wide["synthetic"]["period_days"] = params["inject"]["period_days"]
     depth = (50.0, params["synthetic"]["max_depth_ppm"])
-    shapes, meta = transit_shapes(params, size, rng, depth)
+    shapes, meta = transit_shapes(wide, size, rng, depth)
     return Bank(shapes, meta)
 
 
@@ -161,20 +167,34 @@ class Injected:
     table: pd.DataFrame  # bank index, period, t0, duration, depth_ppm, mes, white_snr
 
 
+def select_flat(flats: np.ndarray, n_dur: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+    """Per row, the flattening at the shortest window >= 3 transit durations (else the longest).
+
+    ``flats`` is :func:`detrended` output ``(windows, n, L)``; returns ``(n, L)``.
+    """
+    windows = np.asarray(settings["detrend_windows_days"], dtype=np.float64)
+    duration_days = n_dur * settings["cadence_minutes"] / 1440.0
+    long_enough = windows[None, :] >= TRANSIT_WINDOW_FACTOR * duration_days[:, None]
+    choice = np.where(long_enough.any(axis=1), long_enough.argmax(axis=1), windows.size - 1)
+    return flats[choice, np.arange(flats.shape[1])]
+
+
 def inject(
     hosts: np.ndarray,
-    host_flat: np.ndarray,
+    host_flats: np.ndarray,
     bank: Bank,
     target_mes: np.ndarray,
     rng: np.random.Generator,
     host_index: np.ndarray,
+    settings: dict[str, Any],
 ) -> Injected:
     """Multiply transits into hosts so each reaches its target MES against the host's own noise.
 
-    ``host_flat`` is the hosts' detrended flux (computed once, reused every
-    epoch). A host whose gaps hide the drawn transit gets a new shape (up to
-    :data:`REDRAWS` times) and is dropped if none fits. Shapes are time-reversed
-    at random, which keeps them physical and doubles their variety.
+    ``host_flats`` is the hosts' :func:`detrended` flux (computed once,
+    reused every epoch); ``settings`` the preprocessing settings. A host
+    whose gaps hide the drawn transit gets a new shape (up to :data:`REDRAWS`
+    times) and is dropped if none fits. Shapes are time-reversed at random,
+    which keeps them physical and doubles their variety.
 
     Returns
     -------
@@ -196,7 +216,8 @@ def inject(
     shapes[flip] = shapes[flip, ::-1]
     keep = ((shapes > 0) & observed).sum(axis=1) >= MIN_OBSERVED
     n_dur = duration_cadences(shapes)
-    unit = mes(host_flat[host_index], shapes, observed, n_dur)  # MES of a unit-depth transit
+    flat = select_flat(host_flats[:, host_index], n_dur, settings)
+    unit = mes(flat, shapes, observed, n_dur)  # MES of a unit-depth transit
     with np.errstate(divide="ignore", invalid="ignore"):
         depth = np.minimum(target_mes / unit, MAX_DEPTH)
     keep &= np.isfinite(depth) & (depth > 0)
@@ -207,8 +228,7 @@ def inject(
         reversed=flip[keep],
         depth_ppm=depth[keep] * 1e6,
         mes=depth[keep] * unit[keep],
-        white_snr=depth[keep]
-        * white_snr(host_flat[host_index][keep], shapes[keep], observed[keep]),
+        white_snr=depth[keep] * white_snr(flat[keep], shapes[keep], observed[keep]),
         target_mes=target_mes[keep],
         n_dur=n_dur[keep],
     )
@@ -229,10 +249,5 @@ def uniform_in_bins(edges: np.ndarray, per_bin: int, rng: np.random.Generator) -
 
 
 def detrended(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
-    """Hosts flattened exactly like the network's input (:func:`preprocess.flatten`)."""
-    return flatten(
-        flux,
-        settings["detrend_method"],
-        settings["detrend_window_days"],
-        settings["cadence_minutes"] / 1440.0,
-    )
+    """``(windows, n, L)``: light curves flattened exactly like the network's input channels."""
+    return flatten_all(flux, settings)

@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import UserError
 from .io import atomic_dir, write_json
-from .preprocess import CHANNELS, settings_from_params
+from .preprocess import channel_names, settings_from_params
 
 if TYPE_CHECKING:
     import keras
@@ -116,9 +116,7 @@ def architecture_spec(train_params: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def build_model(
-    input_length: int, train_params: dict[str, Any], channels: int = len(CHANNELS)
-) -> keras.Model:
+def build_model(input_length: int, train_params: dict[str, Any], channels: int) -> keras.Model:
     """Build the (uncompiled) classifier for windows of ``input_length`` cadences.
 
     Convolutions find dips wherever they sit; pooling shrinks the sequence so
@@ -135,7 +133,8 @@ def build_model(
         The ``train`` section of params. ``architecture: seed`` ignores the
         layer keys and rebuilds the seed notebook's ~528k-parameter network.
     channels
-        Input channels per cadence (:data:`preprocess.CHANNELS`: flux, gap mask).
+        Input channels per cadence (:func:`preprocess.channel_names`: flux per
+        detrending window, then the gap mask).
 
     Returns
     -------
@@ -297,7 +296,7 @@ def inference_info(params: dict[str, Any], input_length: int) -> dict[str, Any]:
         "architecture": params["train"]["architecture"],
         "input_length": int(input_length),
         "cadence_minutes": params["dataset"]["cadence_minutes"],
-        "channels": list(CHANNELS),
+        "channels": channel_names(settings_from_params(params)),
         "window": window_info(params),
         "preprocess": settings_from_params(params),
         "params_sha256": params_hash(params),

@@ -169,7 +169,7 @@ SCHEMA: dict[str, Any] = {
     # prepare
     "prepare.split": Sequence(Number(0, 1, low_open=True), min_len=3),
     "prepare.detrend_method": Choice(("biweight", "median")),
-    "prepare.detrend_window_days": POSITIVE,
+    "prepare.detrend_windows_days": Sequence(POSITIVE, increasing=True),
     "prepare.clip_high_sigma": POSITIVE,
     "prepare.compress_low_sigma": POSITIVE,
     "prepare.augment.copies_positive": _int(0, 100),
@@ -187,6 +187,7 @@ SCHEMA: dict[str, Any] = {
     "inject.bank_size": _int(1, 1_000_000),
     "inject.per_epoch": _int(0, 10_000_000),
     "inject.mes": Range(POSITIVE),
+    "inject.period_days": Range(Number(0.2, 10_000)),
     "inject.real_host_fraction": FRACTION,
     # train
     "train.architecture": Choice(("compact", "seed")),

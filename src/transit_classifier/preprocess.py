@@ -6,17 +6,20 @@ so a light curve is seen the same way in training and at inference.
 
 Steps, each chosen for a reason an astronomer would recognise:
 
-1. **Detrend** with wotan's time-windowed biweight (default 0.75 d, more than
-   three times the longest transit): robust location estimate that ignores
-   dips and flares, yet follows rotation down to ~1-day periods. A 2-day
-   running median left fast rotation behind.
+1. **Detrend** with wotan's time-windowed biweight, a robust location
+   estimate that ignores dips and flares, once per window in
+   ``detrend_windows_days``. No single window serves every star: a short one
+   (0.75 d) follows rotation down to ~2-day periods but eats transits longer
+   than a quarter of it (Kepler-90 h lasts 14.5 h); a long one (2.5 d) keeps
+   such transits whole. Each window gives the network its own flux channel,
+   so it sees both, as an astronomer would try both.
 2. **Normalise** by the robust scatter (1.4826 MAD) so the input is in units of
    the star's own noise: depth becomes signal-to-noise per cadence.
 3. **Clip upward** outliers (flares, cosmic rays) at ``clip_high_sigma``.
    Dips are *compressed* (asinh beyond ``compress_low_sigma``), never clipped
    flat, so a deep transit still looks deeper than a shallow one.
 4. **Gap channel**: missing cadences are set to 0 (the median level) and
-   flagged in a second input channel, so the network can tell "no data" from
+   flagged in a last input channel, so the network can tell "no data" from
    "flat data" the same way in training and in inference.
 """
 
@@ -31,8 +34,12 @@ from scipy.ndimage import median_filter
 from .errors import UserError
 
 MAD_TO_SIGMA = 1.4826
-CHANNELS = ("flux", "gap")
-SETTING_KEYS = ("detrend_method", "detrend_window_days", "clip_high_sigma", "compress_low_sigma")
+SETTING_KEYS = ("detrend_method", "detrend_windows_days", "clip_high_sigma", "compress_low_sigma")
+
+
+def channel_names(settings: dict[str, Any]) -> list[str]:
+    """Input channels: one flux channel per detrending window, then the gap mask."""
+    return [f"flux_{window:g}d" for window in settings["detrend_windows_days"]] + ["gap"]
 
 
 def settings_from_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -106,9 +113,7 @@ def window_cadences(window_days: float, cadence_days: float) -> int:
     return max(3, int(round(window_days / cadence_days)) // 2 * 2 + 1)
 
 
-def flatten(
-    flux: np.ndarray, method: str, window_days: float, cadence_days: float
-) -> np.ndarray:
+def flatten(flux: np.ndarray, method: str, window_days: float, cadence_days: float) -> np.ndarray:
     """Divide out variability slower than ``window_days``; NaN cadences stay NaN.
 
     ``biweight`` is wotan's Tukey biweight location in a sliding time window
@@ -171,8 +176,19 @@ def scale_flux(flat: np.ndarray, clip_high: float, compress_low: float) -> np.nd
     return np.minimum(np.where(z < low, compressed, z), clip_high)
 
 
+def flatten_all(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+    """``(windows, n, length)``: ``flux`` flattened at each of ``detrend_windows_days``."""
+    cadence_days = settings["cadence_minutes"] / 1440.0
+    return np.stack(
+        [
+            flatten(flux, settings["detrend_method"], window, cadence_days)
+            for window in settings["detrend_windows_days"]
+        ]
+    )
+
+
 def preprocess(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
-    """Turn raw windows into network input of shape ``(n, length, 2)``, float32.
+    """Turn raw windows into network input ``(n, length, channels)``, float32.
 
     Parameters
     ----------
@@ -189,21 +205,22 @@ def preprocess(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> settings = {"detrend_method": "median", "detrend_window_days": 0.75,
+    >>> settings = {"detrend_method": "median", "detrend_windows_days": [0.75, 2.5],
     ...             "clip_high_sigma": 5.0, "compress_low_sigma": 20.0, "cadence_minutes": 29.4244}
     >>> flux = 1 + 1e-4 * np.random.default_rng(0).standard_normal((2, 1000))
     >>> flux[0, 10:20] = np.nan
     >>> X = preprocess(flux, settings)
-    >>> X.shape, float(X[0, 15, 1]), float(X[0, 15, 0])
-    ((2, 1000, 2), 1.0, 0.0)
+    >>> X.shape, channel_names(settings), X[0, 15].tolist()
+    ((2, 1000, 3), ['flux_0.75d', 'flux_2.5d', 'gap'], [0.0, 0.0, 1.0])
     """
     flux = as_batch(flux)
     check_usable(flux)
-    cadence_days = settings["cadence_minutes"] / 1440.0
-    flat = flatten(
-        flux, settings["detrend_method"], settings["detrend_window_days"], cadence_days
-    )
-    z = scale_flux(flat, settings["clip_high_sigma"], settings["compress_low_sigma"])
-    gap = ~np.isfinite(z)
-    X = np.stack([np.where(gap, 0.0, z), gap.astype(np.float64)], axis=-1)
-    return X.astype(np.float32)
+    flats = flatten_all(flux, settings)
+    gap = ~np.isfinite(flux)
+    channels = [
+        np.where(
+            gap, 0.0, scale_flux(flat, settings["clip_high_sigma"], settings["compress_low_sigma"])
+        )
+        for flat in flats
+    ]
+    return np.stack([*channels, gap.astype(np.float64)], axis=-1).astype(np.float32)

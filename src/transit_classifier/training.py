@@ -18,7 +18,6 @@ import numpy as np
 
 from .errors import UserError
 from .io import load_npz
-from .preprocess import CHANNELS
 
 if TYPE_CHECKING:
     import keras
@@ -62,7 +61,9 @@ def _pin_threads(threading: Any, threads: int) -> None:
         ) from None
 
 
-def load_split(path: str | Path, input_length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_split(
+    path: str | Path, input_length: int | None = None, channels: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Read ``X`` (n, length, channels) float32 and ``y`` (n,) labels from a prepared split.
 
     Raises
@@ -78,11 +79,11 @@ def load_split(path: str | Path, input_length: int | None = None) -> tuple[np.nd
     if "X" not in data or "y" not in data:
         raise UserError(f"{path}: missing X or y; rerun `dvc repro prepare`")
     X, y = data["X"].astype(np.float32, copy=False), data["y"]
-    channels = len(CHANNELS)
-    if X.ndim != 3 or X.shape[2] != channels or len(X) != len(y) or len(X) == 0:
+    wanted = X.shape[-1] if channels is None else channels
+    if X.ndim != 3 or X.shape[2] != wanted or len(X) != len(y) or len(X) == 0:
         raise UserError(
             f"{path}: X has shape {X.shape} for {len(y)} labels, expected (n>0, length, "
-            f"{channels}); rerun `dvc repro prepare`"
+            f"{wanted}); rerun `dvc repro prepare`"
         )
     if input_length is not None and X.shape[1] != input_length:
         raise UserError(
