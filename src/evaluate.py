@@ -116,8 +116,8 @@ def write_outputs(
         "metrics/real_by_star.json",
         {"threshold_fpr": fpr, "thresholds": cut, "n_stars": len(stars), "stars": stars},
     )
-    save_figure(ev.plot_roc_pr(list(scored.values())), "plots/roc_pr.png")
-    save_figure(ev.plot_confusions(list(scored.values())), "plots/confusion_matrix.png")
+    save_figure(figures.plot_roc_pr(list(scored.values())), "plots/roc_pr.png")
+    save_figure(figures.plot_confusions(list(scored.values())), "plots/confusion_matrix.png")
     save_figure(figures.recall_vs_mes(curves, NAMES), "plots/recall_vs_mes.png")
     print_summary(reports, fpr)
 

@@ -61,7 +61,7 @@ def main() -> None:
     summary = training.summarise(
         history, best_epoch, model, train_params, len(data.y), len(val[1])
     )
-    summary["injected_transits_seen"] = data.injected_total
+    summary["injected_transits_seen"] = params["inject"]["per_epoch"] * epochs_run
     write_json(METRICS, summary)
 
 

@@ -64,9 +64,10 @@ def test_inject_reaches_the_target_mes_remeasured_after_injection(
     settings = settings_from_params(params)
     hosts, _ = simulate(params, np.zeros(40, np.int64), make_rng(1, "hosts"))
     hosts = hosts.astype(np.float64)
-    flat = injection.detrended(hosts, settings)
+    flats = injection.detrended(hosts, settings)
+    assert flats.shape == (2, 40, 1000)  # one flattening per detrending window
     rng = make_rng(2, "inject")
-    done = injection.inject(hosts, flat, bank, np.full(40, 12.0), rng, np.arange(40))
+    done = injection.inject(hosts, flats, bank, np.full(40, 12.0), rng, np.arange(40), settings)
     assert len(done.host) >= 36 and done.flux.shape == (len(done.host), 1000)
     uncapped = done.table["depth_ppm"] < injection.MAX_DEPTH * 1e6
     assert np.allclose(done.table["mes"][uncapped], 12.0)
@@ -77,12 +78,9 @@ def test_inject_reaches_the_target_mes_remeasured_after_injection(
     ratio = 1 - done.flux / hosts[done.host]
     depth = done.table["depth_ppm"].to_numpy() * 1e-6
     assert np.allclose(np.nanmax(ratio, axis=1), depth, rtol=1e-6)
-    again = injection.mes(
-        injection.detrended(done.flux, settings),
-        shapes * depth[:, None],
-        np.isfinite(done.flux),
-        done.table["n_dur"].to_numpy(),
-    )
+    n_dur = done.table["n_dur"].to_numpy()
+    flat = injection.select_flat(injection.detrended(done.flux, settings), n_dur, settings)
+    again = injection.mes(flat, shapes * depth[:, None], np.isfinite(done.flux), n_dur)
     assert np.median(again) == pytest.approx(12.0, rel=0.1)
 
 
@@ -94,13 +92,31 @@ def test_inject_is_deterministic_and_skips_hosts_whose_gaps_hide_transits(
     hosts = hosts.astype(np.float64)
     hosts[0, :] = np.nan
     hosts[0, :3] = 1.0  # a host that is all gap: nothing can be injected into it
-    flat = injection.detrended(hosts, settings_from_params(params))
+    settings = settings_from_params(params)
+    flats = injection.detrended(hosts, settings)
     runs = [
-        injection.inject(hosts, flat, bank, np.full(6, 8.0), make_rng(7, "i"), np.arange(6))
+        injection.inject(
+            hosts, flats, bank, np.full(6, 8.0), make_rng(7, "i"), np.arange(6), settings
+        )
         for _ in range(2)
     ]
     assert 0 not in runs[0].host
     np.testing.assert_array_equal(runs[0].flux, runs[1].flux)
+
+
+def test_long_transits_are_measured_on_the_long_detrending() -> None:
+    settings = {"detrend_windows_days": [0.75, 2.5], "cadence_minutes": 29.4244}
+    flats = np.stack([np.zeros((3, 10)), np.ones((3, 10))])
+    n_dur = np.array([6, 16, 40])  # 2.9 h, 7.8 h, 19.6 h
+    chosen = injection.select_flat(flats, n_dur, settings)[:, 0]
+    assert chosen.tolist() == [0.0, 1.0, 1.0]  # 0.75 d >= 3 x 2.9 h only for the first
+
+
+def test_bank_reaches_long_periods_and_long_durations(params: dict) -> None:
+    bank = injection.make_bank(params, 200, make_rng(9, "wide"))
+    assert bank.meta["period_days"].max() > 50
+    assert bank.meta["duration_hours"].max() > 8  # temperate planets: Kepler-90 h lasts 14.5 h
+    assert (bank.shapes.max(axis=1) == 1).all()
 
 
 def test_matched_filter_ceiling() -> None:

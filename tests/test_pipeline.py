@@ -19,15 +19,21 @@ BIN = Path(sys.executable).parent
 TINY = {
     "dataset": {"synthetic_negatives": 120, "real_windows": 60, "transit_ratio": 0.1},
     "prepare": {"augment": {"copies_positive": 1}},
+    "inject": {"bank_size": 64, "per_epoch": 64},
     "train": {
         "conv_filters": [8],
+        "pool_sizes": [8],
         "lstm_units": [8],
         "dense_units": [8],
         "epochs": 2,
         "patience": 1,
         "batch_size": 32,
     },
-    "evaluate": {"bootstrap_resamples": 100, "injection_per_bin": 4, "bls_periods": 200},
+    "evaluate": {
+        "bootstrap_resamples": 100,
+        "injection_per_bin": 4,
+        "baseline": {"periods": 200, "detrend_windows_days": [0.5]},
+    },
 }
 
 
@@ -104,7 +110,7 @@ def test_dvc_repro_end_to_end_is_reproducible(tmp_path):
     assert set(lock["stages"]) == {"synthesize", "fetch_kepler", "prepare", "train", "evaluate"}
     for name in ("evaluate.json", "baseline.json", "dataset.json", "train.json", "kepler.json"):
         assert (first / "metrics" / name).is_file(), name
-    for name in ("roc_pr.png", "confusion_matrix.png", "synthetic_examples.png"):
+    for name in ("roc_pr.png", "confusion_matrix.png", "recall_vs_mes.png"):
         assert (first / "plots" / name).stat().st_size > 1000, name
 
     hashes = _output_hashes(lock)

@@ -30,7 +30,7 @@ STRIDE = LENGTH // 2
 FIXTURES = Path(__file__).parent / "fixtures" / "kepler"
 PREPROCESS = {
     "detrend_method": "median",
-    "detrend_window_days": 0.75,
+    "detrend_windows_days": [0.75, 2.5],
     "clip_high_sigma": 5.0,
     "compress_low_sigma": 20.0,
     "cadence_minutes": CADENCE_MIN,
@@ -45,7 +45,7 @@ INFO = {
 
 
 def save_tiny_model(path: Path, info: dict) -> Path:
-    """A tiny untrained two-channel classifier saved the way the train stage saves models."""
+    """A tiny untrained three-channel classifier saved the way the train stage saves models."""
     import keras
 
     from transit_classifier.model import save_classifier
@@ -53,7 +53,7 @@ def save_tiny_model(path: Path, info: dict) -> Path:
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [
-            keras.Input((LENGTH, 2)),
+            keras.Input((LENGTH, 3)),
             keras.layers.Conv1D(4, 5),
             keras.layers.GlobalMaxPooling1D(),
             keras.layers.Dense(1, activation="sigmoid"),
@@ -221,7 +221,7 @@ def test_plot_is_written_one_panel_per_input(tmp_path, capsys, model_dir, metric
 
 def deepest_point_score(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Stand-in for a trained net: a deep dip in the preprocessed window means a transit."""
-    return 1 / (1 + np.exp(X[:, :, 0].min(axis=1) + 10))
+    return 1 / (1 + np.exp(X[:, :, :-1].min(axis=(1, 2)) + 10))
 
 
 def test_window_holding_the_transit_is_flagged(tmp_path, capsys, model_dir, metrics,
@@ -265,12 +265,11 @@ def test_real_kepler_fits(capsys, model_dir, metrics) -> None:
 
 
 def test_real_transit_of_kepler_90_h_is_flagged(tmp_path, capsys, metrics, monkeypatch) -> None:
-    """Kepler-90 h's transit lasts 14.5 h: detrending over 2 days keeps it (0.75 days would not)."""
+    """Kepler-90 h's transit lasts 14.5 h: the 2.5-day flux channel keeps it (0.75 d would not)."""
     import transit_classifier.model
 
     monkeypatch.setattr(transit_classifier.model, "predict_proba", deepest_point_score)
-    info = {**INFO, "preprocess": {**PREPROCESS, "detrend_window_days": 2.0}}
-    model_dir = save_tiny_model(tmp_path / "models", info)
+    model_dir = save_tiny_model(tmp_path / "models", INFO)
     windows = run_json(capsys, KEPLER_90_Q5, model_dir, metrics)["inputs"][0]["windows"]
     mid, half = KEPLER_90_H
     start, end = np.array([[w["start"], w["end"]] for w in windows]).T
@@ -444,7 +443,7 @@ def test_preprocess_settings_are_passed_through(monkeypatch) -> None:
 
     def fake_preprocess(flux: np.ndarray, settings: dict) -> np.ndarray:
         seen.append(settings)
-        return np.zeros((len(flux), LENGTH, 2), np.float32)
+        return np.zeros((len(flux), LENGTH, 3), np.float32)
 
     monkeypatch.setattr(scoring, "preprocess", fake_preprocess)
     monkeypatch.setattr(transit_classifier.model, "predict_proba", lambda m, X: np.zeros(len(X)))

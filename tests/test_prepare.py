@@ -11,7 +11,7 @@ import yaml
 from transit_classifier import dataset
 from transit_classifier.errors import UserError
 from transit_classifier.params import validate
-from transit_classifier.preprocess import fill_gaps, preprocess
+from transit_classifier.preprocess import fill_gaps, preprocess, settings_from_params
 
 ROOT = Path(__file__).resolve().parents[1]
 LENGTH = 128
@@ -21,7 +21,8 @@ LENGTH = 128
 def params():
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
     p["dataset"].update(window_length=LENGTH, synthetic_negatives=200, real_windows=100)
-    p["prepare"]["detrend_window_cadences"] = 25
+    p["prepare"]["detrend_method"] = "median"  # fast, and enough for these flat test curves
+    p["prepare"]["detrend_windows_days"] = [0.5, 1.0]
     p["prepare"]["augment"]["gap_length_cadences"] = [2, 10]
     return validate(p)
 
@@ -57,16 +58,20 @@ def _real_pool(rng, n_hosts=8, n_quiet=20, per_star=12):
         kepid = 1000 + star
         for w in range(per_star):
             label = int(star < n_hosts and w % 2 == 0)
-            rows.append({"id": f"kic-{kepid}-{w}", "kepid": kepid, "label": label, "snr": 9.0})
+            kind = "transit" if label else ("host_no_transit" if star < n_hosts else "non_koi")
+            rows.append(
+                {"id": f"kic-{kepid}-{w}", "kepid": kepid, "label": label, "kind": kind, "snr": 9.0}
+            )
     windows = pd.DataFrame(rows)
-    return _curves(rng, windows["label"].to_numpy()), windows
+    time = np.tile(np.arange(LENGTH) * 29.4244 / 1440, (len(windows), 1))
+    return _curves(rng, windows["label"].to_numpy()), time, windows
 
 
 def _build(params, seed=0):
     rng = np.random.default_rng(seed)
     syn_flux, syn_meta = _synthetic(params, rng)
-    real_flux, windows = _real_pool(rng)
-    return dataset.build(syn_flux, syn_meta, real_flux, windows, params)
+    real_flux, real_time, windows = _real_pool(rng)
+    return dataset.build(syn_flux, syn_meta, real_flux, real_time, windows, params)
 
 
 @pytest.mark.parametrize(("ratio", "expected"), [(0.10, (450, 50)), (0.01, (495, 5))])
@@ -86,13 +91,28 @@ def test_exact_counts_for_both_ratios(params, ratio):
 
 def test_no_star_on_two_sides(params):
     arrays, _, _ = _build(params)
-    stars = {
-        name: set(a["kepid"][(a["source"] == "real")].tolist()) for name, a in arrays.items()
-    }
+    stars = {}
+    for name in ("train", "val", "test"):
+        a, pool = arrays[name], arrays[f"real_{name}"]
+        stars[name] = set(a["kepid"][a["source"] == "real"].tolist())
+        assert stars[name] <= set(pool["kepid"].tolist())  # selected windows from its own stars
+        stars[name] |= set(pool["kepid"].tolist())
     assert stars["train"] and stars["val"] and stars["test"]
     assert not stars["train"] & stars["val"]
     assert not stars["train"] & stars["test"]
     assert not stars["val"] & stars["test"]
+
+
+def test_injection_hosts_are_training_negatives_only(params):
+    arrays, report, _ = _build(params)
+    hosts = arrays["hosts_train"]
+    real = hosts["source"] == "real"
+    pool = arrays["real_train"]
+    np.testing.assert_array_equal(hosts["flux"][real], pool["flux"][pool["y"] == 0])
+    assert report["injection_hosts_train"]["real"] == int((pool["y"] == 0).sum())
+    held_out = np.concatenate([arrays[n]["flux"] for n in ("val", "test")])
+    held_out = np.concatenate([held_out, arrays["real_val"]["flux"], arrays["real_test"]["flux"]])
+    assert not (hosts["flux"][:, None, :5] == held_out[None, :, :5]).all(axis=2).any()
 
 
 def test_no_evaluation_sample_or_near_copy_in_training(params):
@@ -145,13 +165,17 @@ def test_prepare_is_deterministic(params):
 
 def test_augment_keeps_shape_and_labels(params):
     rng = np.random.default_rng(1)
-    X = rng.normal(size=(5, LENGTH)).astype(np.float32)
-    out, origin = dataset.augment(
-        X, np.array([0, 2, 0, 1, 3]), params["prepare"]["augment"], (30.0, 5.0), rng
+    X = np.concatenate([rng.normal(size=(5, LENGTH, 2)), np.zeros((5, LENGTH, 1))], axis=2).astype(
+        np.float32
     )
-    assert out.shape == (6, LENGTH) and out.dtype == np.float32
+    out, origin = dataset.augment(
+        X, np.array([0, 2, 0, 1, 3]), params["prepare"]["augment"], 5.0, rng
+    )
+    assert out.shape == (6, LENGTH, 3) and out.dtype == np.float32
     assert origin.tolist() == [1, 1, 3, 4, 4, 4]
-    assert np.isfinite(out).all() and out.max() <= 5.0
+    assert np.isfinite(out).all() and out[:, :, :2].max() <= 5.0
+    gap = out[:, :, 2] == 1
+    assert set(np.unique(out[:, :, 2])) <= {0.0, 1.0} and (out[:, :, :2][gap] == 0).all()
 
 
 def test_gaps_are_filled_without_inventing_dips():
@@ -165,8 +189,9 @@ def test_gaps_are_filled_without_inventing_dips():
 def test_preprocess_handles_nan_gaps(params):
     flux = _curves(np.random.default_rng(2), np.array([1, 0]))
     flux[:, 40:60] = np.nan
-    X = preprocess(flux, params["prepare"])
-    assert X.shape == (2, LENGTH, 1) and X.dtype == np.float32
+    X = preprocess(flux, settings_from_params(params))
+    assert X.shape == (2, LENGTH, 3) and X.dtype == np.float32
+    assert (X[:, 40:60, 2] == 1).all() and (X[:, 40:60, :2] == 0).all()
     assert np.isfinite(X).all()
 
 
@@ -175,9 +200,9 @@ def test_unusable_light_curve_is_rejected_by_name(params, bad):
     rng = np.random.default_rng(3)
     syn_flux, syn_meta = _synthetic(params, rng)
     syn_flux[7] = 1.0 if bad == "constant" else np.nan
-    real_flux, windows = _real_pool(rng)
+    real_flux, real_time, windows = _real_pool(rng)
     with pytest.raises(UserError, match="syn-000007"):
-        dataset.build(syn_flux, syn_meta, real_flux, windows, params)
+        dataset.build(syn_flux, syn_meta, real_flux, real_time, windows, params)
 
 
 def test_smote_needs_two_training_transits():

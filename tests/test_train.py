@@ -23,10 +23,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = Path(__file__).resolve().parents[1]
 LENGTH = 128
+CHANNELS = 3  # two flux channels (detrending windows) and the gap mask
 TINY = {
     "conv_filters": [4, 8],
     "kernel_size": 5,
-    "pool_size": 4,
+    "pool_sizes": [4, 4],
     "lstm_units": [8],
     "bidirectional": False,
     "dense_units": [8],
@@ -53,12 +54,12 @@ def make_split(n: int, seed: int, positive_fraction: float) -> tuple[np.ndarray,
     phase = rng.integers(0, 32, n)
     in_transit = (np.arange(LENGTH)[None, :] - phase[:, None]) % 32 < 4
     X[in_transit & (y[:, None] == 1)] -= 4.0
-    return X[:, :, None], y
+    return np.stack([X, X, np.zeros_like(X)], axis=-1), y
 
 
 def train_tiny(train_params: dict, seed: int = 3) -> tuple[object, dict, int]:
     training.configure_determinism(seed, threads=None)
-    model = classifier.build_model(LENGTH, train_params)
+    model = classifier.build_model(LENGTH, train_params, CHANNELS)
     X, y = make_split(64, 1, 0.35)
     Xv, yv = make_split(32, 2, 0.2)
     history, best = training.fit(
@@ -73,13 +74,13 @@ def trained(params):
 
 
 def test_compact_model_builds_from_params(params):
-    model = classifier.build_model(LENGTH, params["train"])
-    assert model.input_shape == (None, LENGTH, 1)
+    model = classifier.build_model(LENGTH, params["train"], CHANNELS)
+    assert model.input_shape == (None, LENGTH, CHANNELS)
     assert model.output_shape == (None, 1)
     names = [layer.name for layer in model.layers]
     assert names.count("conv1_conv") == 1 and "conv2_pool" in names and "lstm1" in names
     bidirectional = classifier.build_model(
-        LENGTH, {**params["train"], "bidirectional": True, "lstm_units": [8, 4]}
+        LENGTH, {**params["train"], "bidirectional": True, "lstm_units": [8, 4]}, CHANNELS
     )
     assert [layer.name for layer in bidirectional.layers if "lstm" in layer.name] == [
         "bilstm1",
@@ -90,15 +91,25 @@ def test_compact_model_builds_from_params(params):
 
 def test_seed_architecture_matches_the_notebook(params):
     # Other train.* keys are ignored: the seed network is fixed.
-    seed = classifier.build_model(1000, {**params["train"], "architecture": "seed"})
-    assert seed.count_params() == 528_385
+    seed = classifier.build_model(1000, {**params["train"], "architecture": "seed"}, 1)
+    assert seed.count_params() == 528_385  # the notebook's single flux channel
     assert [layer.units for layer in seed.layers if layer.name.startswith("lstm")] == [128, 128]
     assert seed.get_layer("conv2_conv").filters == 256
 
 
 def test_too_much_pooling_is_a_user_error(params):
-    with pytest.raises(UserError, match="conv_filters"):
-        classifier.build_model(64, {**params["train"], "conv_filters": [4, 4, 4, 4]})
+    deep = {**params["train"], "conv_filters": [4, 4, 4, 4], "pool_sizes": [4, 4, 4, 4]}
+    with pytest.raises(UserError, match="leaves nothing"):
+        classifier.build_model(64, deep, CHANNELS)
+    with pytest.raises(UserError, match="one pool size per conv block"):
+        classifier.build_model(64, {**params["train"], "pool_sizes": [2]}, CHANNELS)
+
+
+def test_global_max_pool_joins_the_lstm_summary(params):
+    with_peak = classifier.build_model(LENGTH, {**params["train"], "global_max_pool": True}, 3)
+    without = classifier.build_model(LENGTH, {**params["train"], "global_max_pool": False}, 3)
+    assert "conv_peak" in [layer.name for layer in with_peak.layers]
+    assert "conv_peak" not in [layer.name for layer in without.layers]
 
 
 def test_focal_loss_is_selected_and_weighs_the_classes(params):
@@ -163,9 +174,11 @@ def test_save_load_round_trip_is_exact_and_byte_stable(params, trained, tmp_path
     )
     assert loaded_info["input_length"] == LENGTH
     assert (
-        loaded_info["preprocess"]["detrend_window_cadences"]
-        == (params["prepare"]["detrend_window_cadences"])
+        loaded_info["preprocess"]["detrend_windows_days"]
+        == (params["prepare"]["detrend_windows_days"])
     )
+    assert loaded_info["channels"] == ["flux_0.75d", "flux_2.5d", "gap"]
+    assert loaded_info["window"]["max_missing_fraction"] == params["kepler"]["max_missing_fraction"]
     assert loaded_info["weights_sha256"] == classifier.sha256_file(
         tmp_path / "a" / "model.weights.h5"
     )
@@ -191,7 +204,7 @@ def test_tampered_or_missing_model_files_are_user_errors(params, trained, tmp_pa
 
 def test_predict_rejects_the_wrong_window_length(trained):
     with pytest.raises(UserError, match="expects"):
-        classifier.predict_proba(trained[0], np.zeros((2, LENGTH + 1, 1), np.float32))
+        classifier.predict_proba(trained[0], np.zeros((2, LENGTH + 1, CHANNELS), np.float32))
 
 
 def test_bad_splits_are_user_errors(tmp_path, params):
@@ -207,14 +220,38 @@ def test_bad_splits_are_user_errors(tmp_path, params):
         )
 
 
-def test_stage_writes_model_metrics_and_live_logs(params, tmp_path):
+def write_stage_inputs(folder: Path, seed: int = 0) -> None:
+    """Tiny prepared splits, raw validation windows and injection hosts for the train stage."""
+    rng = np.random.default_rng(seed)
+    for split, n, split_seed, fraction in (("train", 64, 1, 0.35), ("val", 32, 2, 0.2)):
+        X, y = make_split(n, split_seed, fraction)
+        flux = 1 + 1e-3 * rng.standard_normal((n, LENGTH))
+        source = np.full(n, "synthetic")
+        save_npz(folder / f"data/prepared/{split}.npz", X=X, y=y, flux=flux, source=source)
+    save_npz(
+        folder / "data/prepared/real_val.npz",
+        flux=1 + 1e-3 * rng.standard_normal((12, LENGTH)),
+        y=np.zeros(12, np.int8),
+    )
+    save_npz(
+        folder / "data/prepared/hosts_train.npz",
+        flux=1 + 1e-3 * rng.standard_normal((40, LENGTH)),
+        source=np.array(["synthetic", "real"] * 20),
+    )
+
+
+def tiny_stage_params() -> dict:
     stage_params = yaml.safe_load((REPO / "params.yaml").read_text())
     stage_params["dataset"]["window_length"] = LENGTH
+    stage_params["prepare"]["detrend_method"] = "median"
+    stage_params["inject"].update(bank_size=16, per_epoch=32, period_days=[0.8, 2.0])
     stage_params["train"].update(TINY, architecture="compact")
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(stage_params))
-    for split, n, seed, fraction in (("train", 64, 1, 0.35), ("val", 32, 2, 0.2)):
-        X, y = make_split(n, seed, fraction)
-        save_npz(tmp_path / f"data/prepared/{split}.npz", X=X, y=y)
+    return stage_params
+
+
+def test_stage_writes_model_metrics_and_live_logs(tmp_path):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_stage_params()))
+    write_stage_inputs(tmp_path)
     result = subprocess.run(
         [sys.executable, str(REPO / "src" / "train.py")],
         cwd=tmp_path,
@@ -225,6 +262,7 @@ def test_stage_writes_model_metrics_and_live_logs(params, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((tmp_path / "metrics/train.json").read_text())
     assert metrics["epochs_run"] == 2 and 1 <= metrics["best_epoch"] <= 2
+    assert metrics["injected_transits_seen"] == 2 * 32  # fresh injections every epoch
     assert metrics["parameters"] > 0 and set(metrics["best"]["val"]) == {
         "loss",
         "pr_auc",
@@ -234,7 +272,7 @@ def test_stage_writes_model_metrics_and_live_logs(params, tmp_path):
     assert (live / "eval/pr_auc.tsv").read_text().splitlines()[0] == "step\tpr_auc"
     assert len((live / "train/loss.tsv").read_text().splitlines()) == 3
     info = json.loads((tmp_path / "models/model.json").read_text())
-    assert info["input_length"] == LENGTH
+    assert info["input_length"] == LENGTH and info["preprocess"]["detrend_method"] == "median"
     assert not (tmp_path / "dvc.yaml").exists()
 
 

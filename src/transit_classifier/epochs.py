@@ -107,7 +107,7 @@ def _dataset_class() -> type:
             super().__init__(workers=1, use_multiprocessing=False)
             self.base, self.hosts, self.bank = base, hosts, bank
             self.params, self.batch_size = params, batch_size
-            self.epoch, self.injected_total = 0, 0
+            self.epoch = 0
             self._build()
 
         def _build(self) -> None:
@@ -119,7 +119,6 @@ def _dataset_class() -> type:
                 negatives = self.hosts.X[rng.choice(len(self.hosts.X), count)]
                 X_parts += [X_inj, negatives]
                 y_parts += [np.ones(count, np.float32), np.zeros(count, np.float32)]
-                self.injected_total += count
             order = rng.permutation(sum(len(y) for y in y_parts))
             self.X = np.concatenate(X_parts)[order]
             self.y = np.concatenate(y_parts)[order, None]

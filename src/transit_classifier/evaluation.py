@@ -10,11 +10,9 @@ same bootstrap draws).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
@@ -30,8 +28,6 @@ from .errors import UserError
 from .seeding import make_rng
 
 CLASS_NAMES = ("no_transit", "transit")
-KEPLER_SNR = 7.1  # Kepler's detection threshold (multiple-event statistic)
-HIGH_SNR = 10.0
 MAX_CURVE_POINTS = 500  # plot files stay small and diff-able
 CONFIDENCE = 0.95
 WILSON_Z = 1.959964
@@ -70,7 +66,7 @@ def choose_threshold(
         If the validation split holds a single class.
     """
     scores = np.asarray(val_scores, dtype=np.float64)
-    labels = _binary(val_labels)
+    labels = binary(val_labels)
     if labels.all() or not labels.any():
         raise UserError(
             "validation split holds a single class, so no decision threshold can be chosen; "
@@ -85,7 +81,7 @@ def choose_threshold(
     chosen = {"value": value, "rule": rule, "chosen_on": "validation"}
     if rule == "target_fpr":
         chosen["target_fpr"] = float(target_fpr)
-    return {**chosen, "validation": _operating_point(labels, scores >= value)}
+    return {**chosen, "validation": operating_point(labels, scores >= value)}
 
 
 def _max_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -106,7 +102,7 @@ def _target_fpr_threshold(negative_scores: np.ndarray, target_fpr: float) -> flo
     return float(np.nextafter(ranked[allowed], np.inf))
 
 
-def _operating_point(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+def operating_point(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     tp = int(np.sum(labels & predicted))
     fp = int(np.sum(~labels & predicted))
     fn = int(np.sum(labels & ~predicted))
@@ -117,7 +113,7 @@ def _operating_point(labels: np.ndarray, predicted: np.ndarray) -> dict[str, flo
     return {"precision": precision, "recall": recall, "f1": f1, "fpr": fp / n_neg if n_neg else 0.0}
 
 
-def _binary(labels: np.ndarray) -> np.ndarray:
+def binary(labels: np.ndarray) -> np.ndarray:
     return np.asarray(labels).astype(np.int64) == 1
 
 
@@ -126,7 +122,7 @@ def _binary(labels: np.ndarray) -> np.ndarray:
 
 def confusion_counts(labels: np.ndarray, predicted: np.ndarray) -> dict[str, int]:
     """``tn, fp, fn, tp`` with both classes always present (a missing class counts 0)."""
-    matrix = confusion_matrix(_binary(labels), np.asarray(predicted, dtype=bool), labels=[0, 1])
+    matrix = confusion_matrix(binary(labels), np.asarray(predicted, dtype=bool), labels=[0, 1])
     tn, fp, fn, tp = (int(v) for v in matrix.ravel())
     return {"tn": tn, "fp": fp, "fn": fn, "tp": tp}
 
@@ -140,7 +136,7 @@ def classification_summary(
     windows that hold no transit) they are ``None`` and ``auc_note`` says why.
     The per-class table is scikit-learn's ``classification_report``.
     """
-    y = _binary(labels)
+    y = binary(labels)
     scores = np.asarray(scores, dtype=np.float64)
     predicted = scores >= threshold
     summary: dict[str, Any] = {"n": int(y.size), "n_positive": int(y.sum())}
@@ -191,7 +187,7 @@ def resample_metrics(
         ``valid`` (resample holds both classes) and, for valid rows only,
         ``roc_auc``, ``pr_auc`` and ``f1``.
     """
-    y = _binary(labels)
+    y = binary(labels)
     scores = np.asarray(scores, dtype=np.float64)
     n_resamples, n = indices.shape
     order = np.argsort(-scores, kind="stable")
@@ -239,7 +235,7 @@ def bootstrap_intervals(
     and counted. ``n_positive`` is reported because with a handful of transits
     the interval is wide, and it should look wide.
     """
-    y = _binary(labels)
+    y = binary(labels)
     indices = rng.integers(0, y.size, size=(n_resamples, y.size))
     metrics = resample_metrics(y, scores, threshold, indices)
     used = int(metrics["valid"].sum())
@@ -273,7 +269,7 @@ def full_report(
     The bootstrap streams are named by source only, so the network and the
     baseline are resampled identically (paired comparison).
     """
-    labels, scores, sources = _binary(labels), np.asarray(scores, float), np.asarray(sources)
+    labels, scores, sources = binary(labels), np.asarray(scores, float), np.asarray(sources)
     value = threshold["value"]
 
     def section(mask: np.ndarray, *stream: str) -> dict[str, Any]:
@@ -296,42 +292,7 @@ def full_report(
     return report
 
 
-# ----------------------------------------------------------------- injection-recovery
-
-
-def recall_by_snr(
-    snr: np.ndarray, detected: dict[str, np.ndarray], edges: Sequence[float]
-) -> pd.DataFrame:
-    """Recall of each method per SNR bin ``[low, high)``, with Wilson 95% intervals.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``snr_bin_low, snr_bin_high, snr_bin_center, n`` and, per method,
-        ``recall_<method>``, ``recall_<method>_low``, ``recall_<method>_high``.
-    """
-    edges = np.asarray(edges, dtype=np.float64)
-    snr = np.asarray(snr, dtype=np.float64)
-    bins = np.searchsorted(edges, snr, side="right") - 1
-    inside = np.isfinite(snr) & (bins >= 0) & (bins < edges.size - 1)
-    n_bins = edges.size - 1
-    counts = np.bincount(bins[inside], minlength=n_bins)
-    table = pd.DataFrame(
-        {
-            "snr_bin_low": edges[:-1],
-            "snr_bin_high": edges[1:],
-            "snr_bin_center": (edges[:-1] + edges[1:]) / 2,
-            "n": counts,
-        }
-    )
-    for method, flags in detected.items():
-        hits = np.bincount(bins[inside], weights=np.asarray(flags)[inside], minlength=n_bins)
-        low, high = wilson_interval(hits, counts)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            table[f"recall_{method}"] = hits / counts
-        table[f"recall_{method}_low"] = low
-        table[f"recall_{method}_high"] = high
-    return table
+# ------------------------------------------------------------------ binomial interval
 
 
 def wilson_interval(hits: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -343,73 +304,6 @@ def wilson_interval(hits: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.nda
         centre = (p + z2 / (2 * n)) / (1 + z2 / n)
         half = WILSON_Z * np.sqrt(p * (1 - p) / n + z2 / (4 * n**2)) / (1 + z2 / n)
     return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
-
-
-def snr_headline(snr: np.ndarray, detected: np.ndarray) -> dict[str, Any]:
-    """Recall just above Kepler's 7.1 threshold (7.1 <= SNR < 10) and at SNR >= 10."""
-    snr, detected = np.asarray(snr, float), np.asarray(detected, bool)
-    near = (snr >= KEPLER_SNR) & (snr < HIGH_SNR)
-    high = snr >= HIGH_SNR
-    return {
-        "recall_snr_7p1_to_10": float(detected[near].mean()) if near.any() else None,
-        "n_snr_7p1_to_10": int(near.sum()),
-        "recall_snr_ge_10": float(detected[high].mean()) if high.any() else None,
-        "n_snr_ge_10": int(high.sum()),
-    }
-
-
-def injection_snrs(edges: Sequence[float], per_bin: int, rng: np.random.Generator) -> np.ndarray:
-    """SNRs drawn uniformly within each bin, ``per_bin`` per bin, in bin order."""
-    edges = np.asarray(edges, dtype=np.float64)
-    low = np.repeat(edges[:-1], per_bin)
-    high = np.repeat(edges[1:], per_bin)
-    return low + (high - low) * rng.random(low.size)
-
-
-def evaluate_method(
-    val: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray, np.ndarray],
-    injected: tuple[np.ndarray, np.ndarray],
-    settings: dict[str, Any],
-    seed: int,
-) -> dict[str, Any]:
-    """The whole procedure for one method, identical for the network and the baseline.
-
-    Parameters
-    ----------
-    val
-        ``(labels, scores)`` of the validation split: the only data thresholds see.
-    test
-        ``(labels, scores, sources)`` of the test split, scored once per threshold.
-    injected
-        ``(snr, scores)`` of injected transits never trained on (all positives).
-    settings
-        The ``evaluate`` section of params.
-    seed
-        The params seed (bootstrap streams).
-
-    Returns
-    -------
-    dict
-        :func:`full_report` plus an ``injection`` section: recall at SNR 7.1-10
-        and >= 10, at the threshold giving ``target_fpr`` on validation negatives.
-    """
-    rule, target_fpr = settings["threshold"], settings["target_fpr"]
-    threshold = choose_threshold(val[1], val[0], rule, target_fpr)
-    report = full_report(*test, threshold, seed, settings["bootstrap_resamples"])
-    at_fpr = (
-        threshold
-        if rule == "target_fpr"
-        else choose_threshold(val[1], val[0], "target_fpr", target_fpr)
-    )
-    snr, scores = injected
-    report["injection"] = {
-        "threshold": at_fpr["value"],
-        "threshold_selection": {k: v for k, v in at_fpr.items() if k != "value"},
-        "n": int(np.size(snr)),
-        **snr_headline(snr, np.asarray(scores) >= at_fpr["value"]),
-    }
-    return report
 
 
 # -------------------------------------------------------------------- tables, data
@@ -424,13 +318,13 @@ def _thin(frame: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) -> pd.DataFra
 
 def roc_points(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
     """``fpr, tpr`` of the ROC curve, collinear points dropped, thinned for plotting."""
-    fpr, tpr, _ = roc_curve(_binary(labels), scores, drop_intermediate=True)
+    fpr, tpr, _ = roc_curve(binary(labels), scores, drop_intermediate=True)
     return _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr}))
 
 
 def pr_points(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
     """``recall, precision`` of the PR curve (recall ascending), thinned for plotting."""
-    precision, recall, _ = precision_recall_curve(_binary(labels), scores, drop_intermediate=True)
+    precision, recall, _ = precision_recall_curve(binary(labels), scores, drop_intermediate=True)
     frame = pd.DataFrame({"recall": recall[::-1], "precision": precision[::-1]})
     return _thin(frame)
 
@@ -440,7 +334,7 @@ def confusion_rows(labels: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
     names = np.asarray(CLASS_NAMES)
     return pd.DataFrame(
         {
-            "actual": names[_binary(labels).astype(int)],
+            "actual": names[binary(labels).astype(int)],
             "predicted": names[np.asarray(predicted, int)],
         }
     )
@@ -456,7 +350,7 @@ def real_by_star(
 
     ``scores`` and ``thresholds`` are keyed by method (e.g. ``model``, ``bls``).
     """
-    kepid, y = np.asarray(kepid), _binary(labels)
+    kepid, y = np.asarray(kepid), binary(labels)
     stars: dict[str, dict[str, Any]] = {}
     for star in np.unique(kepid):
         mask = kepid == star
@@ -471,20 +365,7 @@ def real_by_star(
     return stars
 
 
-def pick_examples(labels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to ``count`` indices, half transits where possible, in ascending order."""
-    y = _binary(labels)
-    positives, negatives = np.flatnonzero(y), np.flatnonzero(~y)
-    n_pos = min(positives.size, (count + 1) // 2)
-    n_neg = min(negatives.size, count - n_pos)
-    n_pos = min(positives.size, count - n_neg)
-    chosen = np.concatenate(
-        [rng.choice(positives, n_pos, replace=False), rng.choice(negatives, n_neg, replace=False)]
-    )
-    return np.sort(chosen).astype(int)
-
-
-# ------------------------------------------------------------------------- figures
+# ------------------------------------------------------------------------ operating point
 
 
 @dataclass(frozen=True)
@@ -499,111 +380,3 @@ class Scored:
     @property
     def predicted(self) -> np.ndarray:
         return np.asarray(self.scores) >= self.threshold
-
-
-def plot_roc_pr(methods: Sequence[Scored]) -> plt.Figure:
-    """ROC and precision-recall side by side, every method on the same axes.
-
-    Each curve's AUC is in the legend and the validation-chosen operating point
-    is marked, so the figure shows where the method is actually used.
-    """
-    fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(11, 4.6))
-    for i, method in enumerate(methods):
-        color = f"C{i}"
-        y, s = _binary(method.labels), np.asarray(method.scores, float)
-        point = _operating_point(y, method.predicted)
-        fpr, tpr, _ = roc_curve(y, s)
-        ax_roc.plot(fpr, tpr, color=color, label=f"{method.name} (AUC {roc_auc_score(y, s):.3f})")
-        ax_roc.plot(point["fpr"], point["recall"], "o", color=color, ms=7, mec="k")
-        precision, recall, _ = precision_recall_curve(y, s)
-        ap = average_precision_score(y, s)
-        ax_pr.step(
-            recall, precision, where="post", color=color, label=f"{method.name} (AP {ap:.3f})"
-        )
-        ax_pr.plot(point["recall"], point["precision"], "o", color=color, ms=7, mec="k")
-    prevalence = float(np.mean(_binary(methods[0].labels)))
-    ax_roc.plot([0, 1], [0, 1], ":", color="grey", label="chance")
-    ax_pr.axhline(prevalence, ls=":", color="grey", label=f"chance ({prevalence:.3f})")
-    ax_roc.set(xlabel="false positive rate", ylabel="true positive rate (recall)", title="ROC")
-    ax_pr.set(xlabel="recall", ylabel="precision", title="Precision-recall", ylim=(0, 1.02))
-    for ax in (ax_roc, ax_pr):
-        ax.legend(loc="lower right" if ax is ax_roc else "lower left", fontsize=8)
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"Test split (n={len(methods[0].labels)}); dots: threshold chosen on validation")
-    fig.tight_layout()
-    return fig
-
-
-def plot_confusions(methods: Sequence[Scored]) -> plt.Figure:
-    """Confusion-matrix counts of each method at its operating point, side by side."""
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.4 * len(methods), 4), squeeze=False)
-    for ax, method in zip(axes[0], methods, strict=True):
-        c = confusion_counts(method.labels, method.predicted)
-        matrix = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
-        ax.imshow(matrix, cmap="Blues")
-        for (row, col), count in np.ndenumerate(matrix):
-            dark = count > matrix.max() / 2
-            ax.text(col, row, str(count), ha="center", va="center", color="w" if dark else "k")
-        ax.set_xticks([0, 1], ["no transit", "transit"])
-        ax.set_yticks([0, 1], ["no transit", "transit"])
-        ax.set(xlabel="predicted", ylabel="actual")
-        ax.set_title(f"{method.name}\nthreshold {method.threshold:.4g}", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def plot_recall_vs_snr(
-    table: pd.DataFrame, labels: dict[str, str], target_fpr: float
-) -> plt.Figure:
-    """Recall per SNR bin of each method (Wilson 95% bars), bin counts, Kepler's 7.1 marked."""
-    fig, ax = plt.subplots(figsize=(8, 4.6))
-    centre = table["snr_bin_center"].to_numpy()
-    for i, (method, name) in enumerate(labels.items()):
-        recall = table[f"recall_{method}"].to_numpy()
-        err = np.vstack(
-            [recall - table[f"recall_{method}_low"], table[f"recall_{method}_high"] - recall]
-        )
-        ax.errorbar(centre, recall, yerr=err, fmt="o-", color=f"C{i}", capsize=3, label=name)
-    ax.axvline(KEPLER_SNR, ls="--", color="k", lw=1, label=f"Kepler threshold (SNR {KEPLER_SNR})")
-    edges = np.r_[table["snr_bin_low"].to_numpy(), table["snr_bin_high"].iloc[-1]]
-    ax.set_xscale("log")  # the low-SNR bins are narrow; a log axis keeps them readable
-    ax.set_xticks(edges, [f"{edge:g}" for edge in edges])
-    ax.minorticks_off()
-    counts = ax.secondary_xaxis("top")
-    counts.set_xticks(centre, [str(n) for n in table["n"]], fontsize=7)
-    counts.minorticks_off()
-    counts.set_xlabel("transits per bin (injected + synthetic test)", fontsize=8)
-    ax.set(
-        xlabel="injected transit SNR (bin edges; points at bin centres)",
-        ylabel="recall",
-        ylim=(0, 1.05),
-        title=f"Injection-recovery at {target_fpr:.0%} false positives on validation negatives",
-    )
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-def plot_real_examples(flux: np.ndarray, cadence_days: float, titles: Sequence[str]) -> plt.Figure:
-    """Raw relative flux of a few real test windows, titled with label and both scores."""
-    n = len(titles)
-    cols = 2 if n > 1 else 1
-    rows = max(1, -(-n // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 2.4 * rows), squeeze=False)
-    if not n:
-        axes[0, 0].text(0.5, 0.5, "no real test windows", ha="center", va="center")
-    time = np.arange(np.shape(flux)[-1]) * cadence_days
-    for ax, row, title in zip(axes.ravel(), flux, titles, strict=False):
-        ppt = (row - 1.0) * 1e3
-        ax.plot(time, ppt, ".", ms=1.5, color="k")
-        # Upward outliers (cosmic rays) would squash the view; dips are never cut off.
-        low, high = np.nanmin(ppt), np.nanpercentile(ppt, 99.5)
-        pad = 0.1 * (high - low) or 1.0
-        ax.set_ylim(low - pad, high + pad)
-        ax.set_title(title, fontsize=8)
-        ax.set(xlabel="days from window start", ylabel="flux - 1 (ppt)")
-    for ax in axes.ravel()[n:]:
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
