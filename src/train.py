@@ -22,7 +22,7 @@ def main() -> None:
     from transit_classifier import model as classifier
     from transit_classifier.preprocess import channel_names, settings_from_params
 
-    seed = int(make_rng(params["seed"], "train").integers(2**31))
+    seed = int(make_rng(params["seed"], "train", train_params["seed"]).integers(2**31))
     training.configure_determinism(seed, train_params["threads"])
     length = params["dataset"]["window_length"]
     settings = settings_from_params(params)

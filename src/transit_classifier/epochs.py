@@ -111,7 +111,8 @@ def _dataset_class() -> type:
             self._build()
 
         def _build(self) -> None:
-            rng = make_rng(self.params["seed"], "inject", "epoch", self.epoch)
+            seeds = (self.params["seed"], "inject", self.params["train"]["seed"])
+            rng = make_rng(*seeds, "epoch", self.epoch)
             count = self.params["inject"]["per_epoch"]
             X_parts, y_parts = [self.base[0]], [self.base[1]]
             if count:

@@ -190,6 +190,7 @@ SCHEMA: dict[str, Any] = {
     "inject.period_days": Range(Number(0.2, 10_000)),
     "inject.real_host_fraction": FRACTION,
     # train
+    "train.seed": _int(0, 2**32 - 1),
     "train.architecture": Choice(("compact", "seed")),
     "train.conv_filters": Sequence(_int(1, 4096)),
     "train.kernel_size": _int(1, 1001),

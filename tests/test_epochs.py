@@ -1,0 +1,87 @@
+"""Per-epoch injections: fresh, seeded transits in training hosts; a fixed validation set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from transit_classifier import epochs, injection
+from transit_classifier.params import load_params
+from transit_classifier.preprocess import settings_from_params
+from transit_classifier.seeding import make_rng
+from transit_classifier.synthetic import simulate
+
+LENGTH = 1000
+
+
+@pytest.fixture(scope="module")
+def params() -> dict:
+    loaded = load_params()
+    loaded["prepare"]["detrend_method"] = "median"  # fast; the biweight path is tested elsewhere
+    loaded["inject"].update(per_epoch=48, bank_size=32)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def hosts(params: dict) -> epochs.Hosts:
+    flux, _ = simulate(params, np.zeros(30, np.int64), make_rng(0, "hosts"))
+    real = np.arange(30) % 3 == 0
+    return epochs.Hosts.from_flux(flux, real, settings_from_params(params))
+
+
+@pytest.fixture(scope="module")
+def bank(params: dict) -> injection.Bank:
+    return injection.make_bank(params, 32, make_rng(0, "bank"))
+
+
+def base_set(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(size=(n, LENGTH, 2)), np.zeros((n, LENGTH, 1))], axis=2)
+    return X.astype(np.float32), (np.arange(n) % 4 == 0).astype(np.float32)
+
+
+def test_injected_examples_count_and_real_share(params, hosts, bank) -> None:
+    X, table = epochs.injected_examples(hosts, bank, 48, params, make_rng(2, "x"))
+    assert X.shape == (48, LENGTH, 3) and len(table) == 48
+    share = hosts.real[table["host"]].mean()
+    assert share == pytest.approx(params["inject"]["real_host_fraction"], abs=0.05)
+    lo, hi = params["inject"]["mes"]
+    assert ((table["mes"] <= hi + 1e-9) & (table["mes"] > 0)).all()
+    assert table["target_mes"].between(lo, hi).all()
+
+
+def test_every_epoch_brings_new_transits_and_is_reproducible(params, hosts, bank) -> None:
+    data = epochs.injection_dataset(base_set(), hosts, bank, params, batch_size=16)
+    twin = epochs.injection_dataset(base_set(), hosts, bank, params, batch_size=16)
+    n = 20 + 2 * 48
+    assert len(data.y) == n and data.y.sum() == 5 + 48 and len(data) == -(-n // 16)
+    first = data.X.copy()
+    data.on_epoch_end()
+    assert not np.array_equal(first, data.X)  # fresh injections (and order) each epoch
+    twin.on_epoch_end()
+    np.testing.assert_array_equal(data.X, twin.X)  # same seed, same epoch, same data
+    X, y = data[0]
+    assert X.shape == (16, LENGTH, 3) and y.shape == (16, 1)
+
+
+def test_training_seed_changes_only_the_draws(params, hosts, bank) -> None:
+    other = {**params, "train": {**params["train"], "seed": 1}}
+    a = epochs.injection_dataset(base_set(), hosts, bank, params, batch_size=16)
+    b = epochs.injection_dataset(base_set(), hosts, bank, other, batch_size=16)
+    assert not np.array_equal(a.X, b.X) and a.y.sum() == b.y.sum()
+
+
+def test_validation_set_adds_fixed_injections_and_real_negatives(params) -> None:
+    flux, _ = simulate(params, np.zeros(10, np.int64), make_rng(3, "val"))
+    X_base, y_base = base_set(10)
+    val = {
+        "X": X_base,
+        "y": y_base,
+        "source": np.array(["synthetic"] * 10),
+        "flux": flux,
+    }
+    real_val = {"flux": flux[:6], "y": np.array([0, 0, 0, 1, 0, 0])}
+    X, y = epochs.validation_set(val, real_val, params, count=12)
+    assert len(y) == 10 + 12 + 5 and y.sum() == y_base.sum() + 12
+    X2, y2 = epochs.validation_set(val, real_val, params, count=12)
+    np.testing.assert_array_equal(X, X2)
