@@ -16,6 +16,7 @@ def main() -> None:
         windows["flux"],
         windows["time"],
         pd.read_csv("data/kepler/windows.csv"),
+        pd.read_csv("data/kepler/koi.csv"),
         params,
     )
     with atomic_dir("data/prepared") as out:

@@ -12,9 +12,23 @@ from transit_classifier import dataset
 from transit_classifier.errors import UserError
 from transit_classifier.params import validate
 from transit_classifier.preprocess import fill_gaps, preprocess, settings_from_params
+from transit_classifier.synthetic import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 LENGTH = 128
+# One confirmed planet on host 1000: 4-cadence, 5000-ppm transits every 64 cadences.
+KOI = pd.DataFrame(
+    {
+        "kepid": [1000],
+        "kepoi_name": ["K00001.01"],
+        "kepler_name": ["Test-1 b"],
+        "koi_disposition": ["CONFIRMED"],
+        "koi_period": [64 * 29.4244 / 1440],
+        "koi_time0bk": [10 * 29.4244 / 1440],
+        "koi_duration": [4 * 29.4244 / 60],
+        "koi_depth": [5000.0],
+    }
+)
 
 
 @pytest.fixture
@@ -24,6 +38,7 @@ def params():
     p["prepare"]["detrend_method"] = "median"  # fast, and enough for these flat test curves
     p["prepare"]["detrend_windows_days"] = [0.5, 1.0]
     p["prepare"]["augment"]["gap_length_cadences"] = [2, 10]
+    p["synthetic"].update(period_days=[0.8, 2.0], gap_length_days=[0.1, 0.5], snr=[20.0, 60.0])
     return validate(p)
 
 
@@ -38,17 +53,13 @@ def _curves(rng, labels, length=LENGTH):
 
 
 def _synthetic(params, rng):
+    """The synthesize stage's own light curves (batman transits), on the short test window."""
     neg = params["dataset"]["synthetic_negatives"]
     pos = round(neg * params["dataset"]["transit_ratio"])
     labels = rng.permutation(np.r_[np.zeros(neg), np.ones(pos)].astype(int))
-    meta = pd.DataFrame(
-        {
-            "id": [f"syn-{i:06d}" for i in range(len(labels))],
-            "label": labels,
-            "snr": np.where(labels == 1, 20.0, np.nan),
-        }
-    )
-    return _curves(rng, labels), meta
+    flux, meta = simulate(params, labels, rng)
+    meta.insert(0, "id", [f"syn-{i:06d}" for i in range(len(labels))])
+    return flux, meta
 
 
 def _real_pool(rng, n_hosts=8, n_quiet=20, per_star=12):
@@ -71,7 +82,7 @@ def _build(params, seed=0):
     rng = np.random.default_rng(seed)
     syn_flux, syn_meta = _synthetic(params, rng)
     real_flux, real_time, windows = _real_pool(rng)
-    return dataset.build(syn_flux, syn_meta, real_flux, real_time, windows, params)
+    return dataset.build(syn_flux, syn_meta, real_flux, real_time, windows, KOI, params)
 
 
 @pytest.mark.parametrize(("ratio", "expected"), [(0.10, (450, 50)), (0.01, (495, 5))])
@@ -101,6 +112,23 @@ def test_no_star_on_two_sides(params):
     assert not stars["train"] & stars["val"]
     assert not stars["train"] & stars["test"]
     assert not stars["val"] & stars["test"]
+
+
+def test_transits_carry_their_mes(params):
+    arrays, report, _ = _build(params)
+    for name in ("val", "test"):
+        a = arrays[name]
+        synthetic = a["source"] == "synthetic"
+        assert np.isnan(a["mes"][synthetic & (a["y"] == 0)]).all()
+        assert (a["mes"][synthetic & (a["y"] == 1)] > 0).all()
+        assert (a["mes"][~synthetic & (a["y"] == 0)] == 0).all()  # no predicted transit
+    pools = [arrays[f"real_{n}"] for n in ("train", "val", "test")]
+    host = np.concatenate([p["mes"][p["kepid"] == 1000] for p in pools])
+    other = np.concatenate([p["mes"][p["kepid"] != 1000] for p in pools])
+    assert (host > 5).all() and (other == 0).all()  # only the confirmed host's windows
+    assert set(report["transit_mes"]) == {
+        f"{n}_{s}" for n in ("train", "val", "test") for s in ("synthetic", "real")
+    }
 
 
 def test_injection_hosts_are_training_negatives_only(params):
@@ -202,7 +230,7 @@ def test_unusable_light_curve_is_rejected_by_name(params, bad):
     syn_flux[7] = 1.0 if bad == "constant" else np.nan
     real_flux, real_time, windows = _real_pool(rng)
     with pytest.raises(UserError, match="syn-000007"):
-        dataset.build(syn_flux, syn_meta, real_flux, real_time, windows, params)
+        dataset.build(syn_flux, syn_meta, real_flux, real_time, windows, KOI, params)
 
 
 def test_smote_needs_two_training_transits():

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 from scipy.special import expit
 
-from transit_classifier import assessment, figures, recovery
+from transit_classifier import assessment, figures, injection, recovery
 from transit_classifier import evaluation as ev
 from transit_classifier.io import save_figure, write_json
 from transit_classifier.params import load_params
@@ -87,7 +87,7 @@ def test_expected_koi_mes_scales_with_depth_and_sees_only_confirmed_planets() ->
             "koi_depth": [300.0, 5000.0, 5000.0],
         }
     )
-    value = recovery.expected_koi_mes(time, flats, np.array([1, 2]), koi, settings)
+    value = injection.expected_koi_mes(time, flats, np.array([1, 2]), koi, settings)
     n_transits, n_dur = 4, round(4 / 24 / cadence)  # transits at 101, 106, 111, 116
     expected = 300e-6 / (1e-4 / np.sqrt(n_dur)) * np.sqrt(n_transits)
     assert value[0] == pytest.approx(expected, rel=0.15)
@@ -107,7 +107,7 @@ def fake_sets() -> assessment.EvalSets:
             "y": real_y,
             "kind": np.where(real_y == 1, "transit", "non_koi"),
             "kepid": np.arange(80) // 10,
-            "expected_mes": np.r_[np.linspace(5, 30, 20), np.zeros(60)],
+            "mes": np.r_[np.linspace(5, 30, 20), np.zeros(60)],
         },
     )
     for source in ("synthetic", "real"):

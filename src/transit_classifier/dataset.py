@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import injection
 from .errors import UserError
 from .preprocess import check_usable, preprocess, robust_sigma, settings_from_params
 from .seeding import make_rng
@@ -31,7 +32,8 @@ class LightCurves:
     source: np.ndarray  # (n,) 'synthetic' | 'real'
     ids: np.ndarray  # (n,) str
     kepid: np.ndarray  # (n,) int64, 0 for synthetic
-    snr: np.ndarray  # (n,) float32, NaN when unknown
+    snr: np.ndarray  # (n,) float32 white-noise SNR, NaN when unknown
+    mes: np.ndarray  # (n,) float32 MES-like SNR (injection.mes), NaN when unknown
 
     def __len__(self) -> int:
         return len(self.y)
@@ -56,8 +58,8 @@ def real_counts(real_windows: int, transit_ratio: float) -> tuple[int, int]:
     return real_windows - positives, positives
 
 
-def synthetic_set(flux: np.ndarray, meta: pd.DataFrame) -> LightCurves:
-    """Wrap the ``synthesize`` stage's output."""
+def synthetic_set(flux: np.ndarray, meta: pd.DataFrame, mes: np.ndarray) -> LightCurves:
+    """Wrap the ``synthesize`` stage's output with the positives' MES-like SNR."""
     n = len(meta)
     return LightCurves(
         flux=flux.astype(np.float32),
@@ -66,6 +68,7 @@ def synthetic_set(flux: np.ndarray, meta: pd.DataFrame) -> LightCurves:
         ids=meta["id"].to_numpy(str),
         kepid=np.zeros(n, np.int64),
         snr=meta["snr"].to_numpy(np.float32),
+        mes=np.asarray(mes, np.float32),
     )
 
 
@@ -95,6 +98,7 @@ def select_real(
         ids=picked["id"].to_numpy(str),
         kepid=picked["kepid"].to_numpy(np.int64),
         snr=picked["snr"].to_numpy(np.float32),
+        mes=picked["mes"].to_numpy(np.float32),
     )
     counts = {
         "index": index,
@@ -277,6 +281,7 @@ def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]
     source = np.concatenate([train.source, train.source[origin]])
     kepid = np.concatenate([train.kepid, train.kepid[origin]])
     snr = np.concatenate([train.snr, train.snr[origin]])
+    mes = np.concatenate([train.mes, train.mes[origin]])
 
     n, length, channels = X_all.shape
     flat_bal, y_bal = balance(
@@ -294,6 +299,7 @@ def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]
     source = np.concatenate([source, np.full(added, prep["balance"])])
     kepid = np.concatenate([kepid, np.zeros(added, np.int64)])
     snr = np.concatenate([snr, np.full(added, np.nan, np.float32)])
+    mes = np.concatenate([mes, np.full(added, np.nan, np.float32)])
 
     order = make_rng(params["seed"], "prepare", "shuffle").permutation(len(y_bal))
     return {
@@ -303,6 +309,7 @@ def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]
         "ids": ids[order],
         "kepid": kepid[order],
         "snr": snr[order],
+        "mes": mes[order],
     }
 
 
@@ -315,6 +322,7 @@ def split_arrays(part: LightCurves, X: np.ndarray) -> dict[str, np.ndarray]:
         "ids": part.ids,
         "kepid": part.kepid,
         "snr": part.snr,
+        "mes": part.mes,
         "flux": part.flux,
     }
 
@@ -343,6 +351,7 @@ def real_split_arrays(
         "kepid": table["kepid"].to_numpy(np.int64),
         "ids": table["id"].to_numpy(str),
         "snr": table["snr"].to_numpy(np.float32),
+        "mes": table["mes"].to_numpy(np.float32),
     }
 
 
@@ -352,6 +361,7 @@ def build(
     real_flux: np.ndarray,
     real_time: np.ndarray,
     real_windows: pd.DataFrame,
+    koi: pd.DataFrame,
     params: dict[str, Any],
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, Any], pd.DataFrame]:
     """Compose, split, preprocess, augment and balance: the whole ``prepare`` stage in memory.
@@ -361,11 +371,21 @@ def build(
     non-transit training windows the train stage injects fresh transits into),
     a JSON-ready report and the composition table (before augmentation).
     """
-    syn = synthetic_set(synthetic_flux, synthetic_meta)
+    settings = settings_from_params(params)
+    syn_mes = injection.synthetic_mes(synthetic_flux, synthetic_meta, params, settings)
+    syn = synthetic_set(synthetic_flux, synthetic_meta, syn_mes)
+    real_windows = real_windows.assign(
+        mes=injection.expected_koi_mes(
+            real_time,
+            injection.detrended(real_flux, settings),
+            real_windows["kepid"].to_numpy(),
+            koi,
+            settings,
+        )
+    )
     real, real_report = select_real(real_flux, real_windows, params)
     sides = star_sides(real_windows, params)
     splits = split(syn, real, sides[real_report.pop("index")], params)
-    settings = settings_from_params(params)
     arrays = {}
     for name, part in splits.items():
         X = preprocess_split(part, settings)
@@ -391,6 +411,7 @@ def build(
             }
             for name in SPLITS
         },
+        "transit_mes": mes_summary(splits),
         "train_after_augmentation_and_balancing": {
             "balance": params["prepare"]["balance"],
             "samples": len(arrays["train"]["y"]),
@@ -403,6 +424,20 @@ def build(
         "injected_per_epoch": params["inject"]["per_epoch"],
     }
     return arrays, report, table
+
+
+def mes_summary(splits: dict[str, LightCurves]) -> dict[str, Any]:
+    """Median MES-like SNR of the transits per split and source, and how many reach MES 10."""
+    out: dict[str, Any] = {}
+    for name, part in splits.items():
+        for source in ("synthetic", "real"):
+            values = part.mes[(part.source == source) & (part.y == 1)]
+            out[f"{name}_{source}"] = {
+                "n": int(values.size),
+                "median": float(np.median(values)) if values.size else None,
+                "n_ge_10": int((values >= 10).sum()),
+            }
+    return out
 
 
 def training_hosts(train: LightCurves, real_train: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

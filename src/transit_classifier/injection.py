@@ -251,3 +251,61 @@ def uniform_in_bins(edges: np.ndarray, per_bin: int, rng: np.random.Generator) -
 def detrended(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     """``(windows, n, L)``: light curves flattened exactly like the network's input channels."""
     return flatten_all(flux, settings)
+
+
+def expected_koi_mes(
+    time: np.ndarray,
+    flats: np.ndarray,
+    kepid: np.ndarray,
+    koi: pd.DataFrame,
+    settings: dict[str, Any],
+) -> np.ndarray:
+    """Expected MES of the most detectable CONFIRMED planet in each real window.
+
+    The KOI table's depth (ppm) as a box of the KOI's duration at its
+    predicted transit times, measured against the window's own noise at that
+    duration (:func:`injection.mes`, the network's detrending chosen by
+    :func:`injection.select_flat`; ``flats`` is :func:`injection.detrended`
+    output). Windows of stars without a confirmed planet get 0.
+    """
+    cadence_days = settings["cadence_minutes"] / 1440.0
+    out = np.zeros(len(time))
+    observed = np.isfinite(flats[0])
+    confirmed = koi.loc[koi["koi_disposition"] == "CONFIRMED"]
+    for row in confirmed.itertuples():
+        rows = np.flatnonzero(kepid == row.kepid)
+        if not rows.size or not row.koi_period > 0:
+            continue
+        half = row.koi_duration / 48.0
+        offset = np.mod(time[rows] - row.koi_time0bk + row.koi_period / 2, row.koi_period)
+        inside = np.abs(offset - row.koi_period / 2) <= half
+        n_dur = np.full(rows.size, max(int(round(2 * half / cadence_days)), 1))
+        flat = select_flat(flats[:, rows], n_dur, settings)
+        value = mes(flat, inside * row.koi_depth * 1e-6, observed[rows], n_dur)
+        out[rows] = np.maximum(out[rows], value)
+    return out
+
+
+def synthetic_mes(
+    flux: np.ndarray, meta: pd.DataFrame, params: dict[str, Any], settings: dict[str, Any]
+) -> np.ndarray:
+    """MES-like SNR of the synthesize stage's positives (NaN for negatives).
+
+    The noiseless batman model of each positive (:func:`synthetic.transit_models`)
+    gives the in-transit depth profile; the noise is the light curve's own,
+    after the network's detrending, transits masked.
+    """
+    from .synthetic import transit_models
+
+    out = np.full(len(meta), np.nan)
+    positive = np.flatnonzero(meta["label"].to_numpy() == 1)
+    if not positive.size:
+        return out
+    profile = 1.0 - transit_models(params, meta.iloc[positive])
+    cadence_days = settings["cadence_minutes"] / 1440.0
+    hours = meta["duration_hours"].to_numpy()[positive]
+    n_dur = np.maximum(np.rint(hours / 24.0 / cadence_days), 1).astype(np.int64)
+    rows = np.asarray(flux, dtype=np.float64)[positive]
+    flat = select_flat(detrended(rows, settings), n_dur, settings)
+    out[positive] = mes(flat, profile, np.isfinite(rows), n_dur)
+    return out

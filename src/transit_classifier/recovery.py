@@ -158,38 +158,3 @@ def flag_rate(scores: np.ndarray, threshold: float) -> dict[str, Any]:
         "rate_low": float(low[0]) if n else None,
         "rate_high": float(high[0]) if n else None,
     }
-
-
-def expected_koi_mes(
-    time: np.ndarray,
-    flats: np.ndarray,
-    kepid: np.ndarray,
-    koi: pd.DataFrame,
-    settings: dict[str, Any],
-) -> np.ndarray:
-    """Expected MES of the most detectable CONFIRMED planet in each real window.
-
-    The KOI table's depth (ppm) as a box of the KOI's duration at its
-    predicted transit times, measured against the window's own noise at that
-    duration (:func:`injection.mes`, the network's detrending chosen by
-    :func:`injection.select_flat`; ``flats`` is :func:`injection.detrended`
-    output). Windows of stars without a confirmed planet get 0.
-    """
-    from .injection import mes, select_flat
-
-    cadence_days = settings["cadence_minutes"] / 1440.0
-    out = np.zeros(len(time))
-    observed = np.isfinite(flats[0])
-    confirmed = koi.loc[koi["koi_disposition"] == "CONFIRMED"]
-    for row in confirmed.itertuples():
-        rows = np.flatnonzero(kepid == row.kepid)
-        if not rows.size or not row.koi_period > 0:
-            continue
-        half = row.koi_duration / 48.0
-        offset = np.mod(time[rows] - row.koi_time0bk + row.koi_period / 2, row.koi_period)
-        inside = np.abs(offset - row.koi_period / 2) <= half
-        n_dur = np.full(rows.size, max(int(round(2 * half / cadence_days)), 1))
-        flat = select_flat(flats[:, rows], n_dur, settings)
-        value = mes(flat, inside * row.koi_depth * 1e-6, observed[rows], n_dur)
-        out[rows] = np.maximum(out[rows], value)
-    return out
