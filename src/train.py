@@ -31,7 +31,10 @@ def main() -> None:
     hosts_npz = load_npz(f"{PREPARED}/hosts_train.npz")
     hosts = epochs.Hosts.from_flux(hosts_npz["flux"], hosts_npz["source"] == "real", settings)
     bank = injection.make_bank(
-        params, params["inject"]["bank_size"], make_rng(params["seed"], "inject", "bank")
+        params,
+        params["inject"]["bank_size"],
+        make_rng(params["seed"], "inject", "bank"),
+        params["inject"]["period_days"],
     )
     data = epochs.injection_dataset(base, hosts, bank, params, train_params["batch_size"])
     val = epochs.validation_set(

@@ -31,7 +31,7 @@ def hosts(params: dict) -> epochs.Hosts:
 
 @pytest.fixture(scope="module")
 def bank(params: dict) -> injection.Bank:
-    return injection.make_bank(params, 32, make_rng(0, "bank"))
+    return injection.make_bank(params, 32, make_rng(0, "bank"), [0.8, 12.0])
 
 
 def base_set(n: int = 20) -> tuple[np.ndarray, np.ndarray]:

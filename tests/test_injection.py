@@ -19,7 +19,7 @@ def params() -> dict:
 
 @pytest.fixture(scope="module")
 def bank(params: dict) -> injection.Bank:
-    return injection.make_bank(params, 64, make_rng(0, "test-bank"))
+    return injection.make_bank(params, 64, make_rng(0, "test-bank"), [0.8, 12.0])
 
 
 def test_bank_shapes_are_unit_depth_transit_trains(bank: injection.Bank) -> None:
@@ -113,7 +113,7 @@ def test_long_transits_are_measured_on_the_long_detrending() -> None:
 
 
 def test_bank_reaches_long_periods_and_long_durations(params: dict) -> None:
-    bank = injection.make_bank(params, 200, make_rng(9, "wide"))
+    bank = injection.make_bank(params, 200, make_rng(9, "wide"), params["inject"]["period_days"])
     assert bank.meta["period_days"].max() > 50
     assert bank.meta["duration_hours"].max() > 8  # temperate planets: Kepler-90 h lasts 14.5 h
     assert (bank.shapes.max(axis=1) == 1).all()

@@ -92,7 +92,10 @@ def build_sets(params: dict[str, Any], settings: dict[str, Any]) -> EvalSets:
     n = ev["injection_per_bin"] * (edges.size - 1)
     hosts = injection_hosts(params, real_test, n)
     bank = injection.make_bank(
-        params, params["inject"]["bank_size"], make_rng(params["seed"], "evaluate", "bank")
+        params,
+        params["inject"]["bank_size"],
+        make_rng(params["seed"], "evaluate", "bank"),
+        params["synthetic"]["period_days"],  # the benchmark's recipe, as the baselines were tuned
     )
     sets = EvalSets(
         flux={

@@ -159,7 +159,7 @@ def validation_set(
     real = np.r_[np.zeros(int(syn_neg.sum()), bool), np.ones(int(real_neg.sum()), bool)]
     hosts = Hosts.from_flux(flux, real, settings)
     rng = make_rng(params["seed"], "inject", "validation")
-    bank = injection.make_bank(params, max(count // 2, 1), rng)
+    bank = injection.make_bank(params, max(count // 2, 1), rng, params["inject"]["period_days"])
     X_inj, _ = injected_examples(hosts, bank, count, params, rng)
     X = np.concatenate([val["X"], X_inj, hosts.X[real]])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(int(real.sum()))]).astype(np.float32)
