@@ -69,3 +69,13 @@ def test_write_json_rounds_and_nulls_non_finite(tmp_path):
     write_json(tmp_path / "m.json", {"a": np.float64(1 / 3), "b": float("nan"), "c": np.int64(2)})
     assert (tmp_path / "m.json").read_text() == '{\n  "a": 0.333333,\n  "b": null,\n  "c": 2\n}\n'
     assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_atomic_dir_removes_temp_dirs_left_by_a_killed_run(tmp_path):
+    stale = tmp_path / ".out.abc123"
+    (stale / "part").mkdir(parents=True)
+    with atomic_dir(tmp_path / "out") as tmp:
+        (tmp / "file").write_text("x")
+    assert not stale.exists()
+    assert (tmp_path / "out" / "file").read_text() == "x"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -1,6 +1,7 @@
 """params.yaml validation: every key, one line naming key, value and allowed range."""
 
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,26 @@ def test_stage_exits_nonzero_with_one_line(tmp_path):
         "error: params.yaml: dataset.transit_ratio = 0.9 invalid, expected a number in (0, 0.5]"
     ]
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda p: p.update(evalute={"threshold": "max_f1"}), "did you mean 'evaluate.threshold'"),
+        (lambda p: p["train"].update(epoch=3), "did you mean 'train.epochs'"),
+        (lambda p: p["inject"].update(zzz_unrelated=1), "unknown key 'inject.zzz_unrelated'"),
+    ],
+)
+def test_unknown_keys_are_errors_with_a_suggestion(mutate, message):
+    params = copy.deepcopy(DEFAULT)
+    mutate(params)
+    with pytest.raises(UserError, match=re.escape(message)):
+        validate(params)
+
+
+def test_duplicate_keys_are_errors(tmp_path):
+    text = (ROOT / "params.yaml").read_text().replace("seed: 42", "seed: 42\nseed: 7", 1)
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match="duplicate key 'seed' at line"):
+        load_params(path)

@@ -71,7 +71,7 @@ def test_steps_run_in_order(steps) -> None:
 def test_report_holds_the_evaluate_plots_dvc_declares(steps) -> None:
     report = steps[step_index(steps, "dvc metrics diff main --md")]["run"]
     images = set(re.findall(r"!\[[^\]]*\]\(\./(plots/[\w.]+\.png)\)", report))
-    assert {"plots/roc_pr.png", "plots/confusion_matrix.png", "plots/recall_vs_snr.png"} <= images
+    assert {"plots/roc_pr.png", "plots/confusion_matrix.png", "plots/recall_vs_mes.png"} <= images
     assert ">> report.md" in report
     dvc_yaml = (ROOT / "dvc.yaml").read_text()
     assert all(image in dvc_yaml for image in images)

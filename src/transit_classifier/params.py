@@ -7,6 +7,7 @@ line naming the key, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,10 +241,45 @@ def _lookup(params: dict[str, Any], dotted: str) -> Any:
     return node
 
 
+def _leaf_keys(node: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of every leaf of a nested mapping."""
+    if not isinstance(node, dict):
+        return [prefix]
+    return [path for key, value in node.items() for path in _leaf_keys(value, f"{prefix}{key}.")]
+
+
+def _check_unknown(params: dict[str, Any]) -> None:
+    """A misspelt key would otherwise be ignored silently while its default is used."""
+    for path in _leaf_keys(params):
+        key = path.rstrip(".")
+        if key in SCHEMA:
+            continue
+        close = difflib.get_close_matches(key, SCHEMA, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else "; remove it (see the README)"
+        raise UserError(f"params.yaml: unknown key '{key}'{hint}")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses duplicate keys (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise UserError(
+                    f"params.yaml: duplicate key '{key}' at line {line}; keep only one of them"
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def validate(params: dict[str, Any]) -> dict[str, Any]:
     """Check ``params`` against :data:`SCHEMA` and cross-key rules; return it unchanged."""
     if not isinstance(params, dict):
         raise UserError("params.yaml: expected a mapping of sections at the top level")
+    _check_unknown(params)
     for key, spec in SCHEMA.items():
         value = _lookup(params, key)
         if not spec.check(value):
@@ -270,7 +306,7 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{path}: file not found; run from the repository root")
     try:
-        params = yaml.safe_load(path.read_text())
+        params = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
