@@ -18,6 +18,7 @@ from transit_classifier.params import load_params
 from transit_classifier.preprocess import preprocess
 
 MODEL_DIR = "models"
+ARTIFACT_DIR = "model"
 NAMES = {"network": "Conv1D+LSTM", "baseline": "wotan+BLS"}
 
 
@@ -75,6 +76,10 @@ def main() -> None:
     reports = {method: assessment.method_report(s, sets, params) for method, s in scores.items()}
     reports["baseline"]["search"] = baseline_info
     write_outputs(params, sets, scores, reports)
+    points = {"max_f1": reports["network"]["threshold"]}
+    for name, block in reports["network"]["detection"].items():
+        points[name] = block["threshold"]["value"]
+    artifact.complete(MODEL_DIR, ARTIFACT_DIR, points, artifact.DEFAULT_POINT)
     print("timing (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
 
 

@@ -60,19 +60,16 @@ def save_tiny_model(path: Path, info: dict) -> Path:
         ]
     )
     save_classifier(model, path, info)
+    weights = json.loads((path / "model.json").read_text())["weights_sha256"]
+    thresholds = {"weights_sha256": weights, "default": "fpr_1pct",
+                  "operating_points": {"fpr_1pct": 0.5, "max_f1": 0.7}}
+    (path / "thresholds.json").write_text(json.dumps(thresholds))
     return path
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_model(tmp_path_factory.mktemp("model") / "models", INFO)
-
-
-@pytest.fixture()
-def metrics(tmp_path: Path) -> Path:
-    path = tmp_path / "evaluate.json"
-    path.write_text(json.dumps({"threshold": 0.5, "roc_auc": 0.9}))
-    return path
 
 
 def light_curve(
@@ -99,9 +96,9 @@ def run(capsys: pytest.CaptureFixture, *argv: str | Path) -> tuple[int, str, str
     return code, out, err
 
 
-def run_json(capsys, path: Path, model_dir: Path, metrics: Path, *extra: str) -> dict:
+def run_json(capsys, path: Path, model_dir: Path, *extra: str) -> dict:
     code, out, err = run(
-        capsys, "predict", path, "--json", "--model-dir", model_dir, "--metrics", metrics, *extra
+        capsys, "predict", path, "--json", "--model-dir", model_dir, *extra
     )
     assert code == 0, err
     return json.loads(out)
@@ -139,9 +136,9 @@ def test_gzipped_csv_quarters_are_normalised_separately(tmp_path: Path) -> None:
 # -------------------------------------------------------------- structure of output
 
 
-def test_table_output_covers_the_whole_light_curve(tmp_path, capsys, model_dir, metrics) -> None:
+def test_table_output_covers_the_whole_light_curve(tmp_path, capsys, model_dir) -> None:
     path = write_csv(tmp_path, light_curve(10.0))  # 490 cadences -> windows at 0,100,200,290
-    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir, "--metrics", metrics)
+    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir)
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].split() == ["file", "start", "[d]", "end", "[d]", "probability", "verdict"]
@@ -157,9 +154,9 @@ def test_table_output_covers_the_whole_light_curve(tmp_path, capsys, model_dir, 
     assert "threshold 0.500" in summary
 
 
-def test_json_schema_and_verdicts_follow_threshold(tmp_path, capsys, model_dir, metrics) -> None:
+def test_json_schema_and_verdicts_follow_threshold(tmp_path, capsys, model_dir) -> None:
     path = write_csv(tmp_path, light_curve(12.0, cadence_min=2.0))  # short cadence, resampled
-    first = run_json(capsys, path, model_dir, metrics)
+    first = run_json(capsys, path, model_dir)
     assert set(first) == {
         "threshold", "window_length", "cadence_minutes", "max_missing_fraction", "window_days",
         "inputs",
@@ -178,19 +175,19 @@ def test_json_schema_and_verdicts_follow_threshold(tmp_path, capsys, model_dir, 
     low, high = np.unique(probs)[[0, -1]]
     assert high - low > 1e-5  # the scores are distinct beyond the JSON's 6 decimals
     threshold = float(np.round((low + high) / 2, 6))
-    second = run_json(capsys, path, model_dir, metrics, "--threshold", str(threshold))
+    second = run_json(capsys, path, model_dir, "--threshold", str(threshold))
     assert second["threshold"] == pytest.approx(threshold, abs=1e-6)
     verdicts = [w["verdict"] for w in second["inputs"][0]["windows"]]
     assert verdicts == ["transit" if p >= threshold else "no transit" for p in probs]
     assert second["inputs"][0]["n_flagged"] == verdicts.count("transit")
 
 
-def test_sparse_windows_are_reported_not_scored(tmp_path, capsys, model_dir, metrics) -> None:
+def test_sparse_windows_are_reported_not_scored(tmp_path, capsys, model_dir) -> None:
     """The model's max_missing_fraction (0.3, training's value) decides, not a predict constant."""
     frame = light_curve(12.0)
     time = frame["Time"] - 130
     frame = frame[(time < 4.5) | (time > 5.9)]  # 1.4 days (~35% of a window), same segment
-    result = run_json(capsys, write_csv(tmp_path, frame), model_dir, metrics)["inputs"][0]
+    result = run_json(capsys, write_csv(tmp_path, frame), model_dir)["inputs"][0]
     windows = result["windows"]
     sparse = [w["verdict"] == "too sparse" for w in windows]
     assert sum(sparse) == 2 and result["n_scored"] == result["n_windows"] - 2
@@ -200,7 +197,7 @@ def test_sparse_windows_are_reported_not_scored(tmp_path, capsys, model_dir, met
     assert any(0.3 < w["missing_fraction"] <= 0.5 for w in windows)  # the old 50% rule scored it
 
 
-def test_plot_is_written_one_panel_per_input(tmp_path, capsys, model_dir, metrics) -> None:
+def test_plot_is_written_one_panel_per_input(tmp_path, capsys, model_dir) -> None:
     a = write_csv(tmp_path, light_curve(10.0, seed=1), "a.csv")
     b = write_csv(tmp_path, light_curve(6.0, seed=2), "b.csv")
     out_png = tmp_path / "figs" / "out.png"
@@ -224,20 +221,20 @@ def deepest_point_score(model, X: np.ndarray, batch_size: int = 256) -> np.ndarr
     return 1 / (1 + np.exp(X[:, :, :-1].min(axis=(1, 2)) + 10))
 
 
-def test_window_holding_the_transit_is_flagged(tmp_path, capsys, model_dir, metrics,
+def test_window_holding_the_transit_is_flagged(tmp_path, capsys, model_dir,
                                                monkeypatch) -> None:
     import transit_classifier.model
 
     monkeypatch.setattr(transit_classifier.model, "predict_proba", deepest_point_score)
     with_transit = write_csv(tmp_path, light_curve(12.0, transit_at=5.1), "transit.csv")
     without = write_csv(tmp_path, light_curve(12.0, seed=3), "quiet.csv")
-    data = run_json(capsys, with_transit, model_dir, metrics)
+    data = run_json(capsys, with_transit, model_dir)
     windows = data["inputs"][0]["windows"]
     mid = 130 + 5.1
     holds = [w["start"] < mid - 0.2 and w["end"] > mid + 0.2 for w in windows]
     assert sum(holds) == 2  # half-overlapping windows: the dip sits in exactly two
     assert [w["verdict"] == "transit" for w in windows] == holds
-    quiet = run_json(capsys, without, model_dir, metrics)["inputs"][0]
+    quiet = run_json(capsys, without, model_dir)["inputs"][0]
     assert quiet["n_flagged"] == 0 and quiet["max_probability"] < 0.1
 
 
@@ -248,13 +245,13 @@ KEPLER_90_Q5 = FIXTURES / "kplr011442793-2010174085026_llc.fits"
 KEPLER_90_H = (472.10, 0.30)  # predicted mid-transit (BKJD) and half-duration (days), KOI table
 
 
-def test_real_kepler_fits(capsys, model_dir, metrics) -> None:
+def test_real_kepler_fits(capsys, model_dir) -> None:
     curve = scoring.read_fits_lightcurve(KEPLER_90_Q5)
     assert curve.source == "fits" and 443 < curve.time[0] < curve.time[-1] < 539  # BKJD, Q5
     assert lightcurve.has_native_cadence(curve, CADENCE_D)  # gridded by cadence number
     (segment,) = lightcurve.to_segments(curve, CADENCE_D)
     assert segment.label == 5 and np.nanmedian(segment.flux) == pytest.approx(1.0, abs=1e-6)
-    result = run_json(capsys, KEPLER_90_Q5, model_dir, metrics)["inputs"][0]
+    result = run_json(capsys, KEPLER_90_Q5, model_dir)["inputs"][0]
     assert result["source"] == "fits"
     starts = lightcurve.window_starts(segment.flux.size, LENGTH, STRIDE, flush_end=True)
     assert result["n_windows"] == len(starts)
@@ -264,13 +261,13 @@ def test_real_kepler_fits(capsys, model_dir, metrics) -> None:
     assert result["windows"][-1]["end"] == pytest.approx(segment.time[-1], abs=1e-5)
 
 
-def test_real_transit_of_kepler_90_h_is_flagged(tmp_path, capsys, metrics, monkeypatch) -> None:
+def test_real_transit_of_kepler_90_h_is_flagged(tmp_path, capsys, monkeypatch) -> None:
     """Kepler-90 h's transit lasts 14.5 h: the 2.5-day flux channel keeps it (0.75 d would not)."""
     import transit_classifier.model
 
     monkeypatch.setattr(transit_classifier.model, "predict_proba", deepest_point_score)
     model_dir = save_tiny_model(tmp_path / "models", INFO)
-    windows = run_json(capsys, KEPLER_90_Q5, model_dir, metrics)["inputs"][0]["windows"]
+    windows = run_json(capsys, KEPLER_90_Q5, model_dir)["inputs"][0]["windows"]
     mid, half = KEPLER_90_H
     start, end = np.array([[w["start"], w["end"]] for w in windows]).T
     flagged = np.array([w["verdict"] == "transit" for w in windows])
@@ -340,9 +337,9 @@ def bad_csv(tmp_path: Path, kind: str) -> Path:
         ("negative", "median flux is not positive"),
     ],
 )
-def test_bad_csv_gives_one_error_line(tmp_path, capsys, model_dir, metrics, kind, message) -> None:
+def test_bad_csv_gives_one_error_line(tmp_path, capsys, model_dir, kind, message) -> None:
     path = bad_csv(tmp_path, kind)
-    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir, "--metrics", metrics)
+    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir)
     assert (code, out) == (1, "")
     assert err.startswith(f"error: {path}: {message}") and err.count("\n") == 1
 
@@ -358,26 +355,26 @@ def test_bad_csv_gives_one_error_line(tmp_path, capsys, model_dir, metrics, kind
         ("header_only.csv", "time,flux\n", "flux is all NaN or empty"),
     ],
 )
-def test_bad_files_give_one_error_line(tmp_path, capsys, model_dir, metrics, name, content,
+def test_bad_files_give_one_error_line(tmp_path, capsys, model_dir, name, content,
                                        message) -> None:
     path = tmp_path / name
     if content is not None:
         path.write_text(content)
-    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir, "--metrics", metrics)
+    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir)
     assert (code, out) == (1, "")
     assert err.startswith(f"error: {path}: {message}") and err.count("\n") == 1
 
 
-def test_bad_input_among_good_ones_writes_nothing(tmp_path, capsys, model_dir, metrics) -> None:
+def test_bad_input_among_good_ones_writes_nothing(tmp_path, capsys, model_dir) -> None:
     good = write_csv(tmp_path, light_curve(10.0))
     out_png = tmp_path / "out.png"
     code, out, err = run(capsys, "predict", good, tmp_path / "nope.csv", "--plot", out_png,
-                         "--model-dir", model_dir, "--metrics", metrics)
+                         "--model-dir", model_dir)
     assert (code, out) == (1, "") and "nope.csv: no such file" in err
     assert not out_png.exists()
 
 
-def test_offline_kic_says_mast_is_unreachable(capsys, metrics, monkeypatch) -> None:
+def test_offline_kic_says_mast_is_unreachable(capsys, monkeypatch) -> None:
     import requests
 
     def offline(*args, **kwargs):
@@ -385,7 +382,7 @@ def test_offline_kic_says_mast_is_unreachable(capsys, metrics, monkeypatch) -> N
 
     monkeypatch.setattr(import_lightkurve(), "search_lightcurve", offline)
     monkeypatch.setattr(scoring, "KIC_BACKOFF_SECONDS", 0.0)
-    code, out, err = run(capsys, "predict", "KIC", "11442793", "--metrics", metrics)
+    code, out, err = run(capsys, "predict", "KIC", "11442793")
     assert (code, out) == (1, "")
     assert err == (
         "error: KIC 11442793: cannot reach MAST to download it; pass a downloaded Kepler FITS "
@@ -394,24 +391,51 @@ def test_offline_kic_says_mast_is_unreachable(capsys, metrics, monkeypatch) -> N
 
 
 @pytest.mark.parametrize(
-    ("content", "message"),
-    [(None, "not found; run `dvc repro evaluate`"),
-     ('{"roc_auc": 0.9}', "no 'threshold' in [0, 1] (got None); run `dvc repro evaluate`"),
-     ("[1, 2]", "not a JSON object")],
+    ("edit", "message"),
+    [
+        (None, "not found (this model has no validated threshold); run `dvc repro evaluate`"),
+        ({"weights_sha256": "0" * 64}, "chosen for other weights than"),
+        ({"default": "fpr_5pct"}, "no operating point 'fpr_5pct' in [0, 1] (known: fpr_1pct"),
+        ("[1, 2]", "not a thresholds record"),
+    ],
 )
-def test_missing_threshold(tmp_path, capsys, model_dir, content, message) -> None:
-    path = tmp_path / "evaluate.json"
-    if content is not None:
-        path.write_text(content)
+def test_threshold_must_belong_to_the_weights(tmp_path, capsys, edit, message) -> None:
+    model_dir = save_tiny_model(tmp_path / "models", INFO)
+    path = model_dir / "thresholds.json"
+    if edit is None:
+        path.unlink()
+    elif isinstance(edit, str):
+        path.write_text(edit)
+    else:
+        path.write_text(json.dumps({**json.loads(path.read_text()), **edit}))
     csv = write_csv(tmp_path, light_curve(10.0))
-    code, _, err = run(capsys, "predict", csv, "--model-dir", model_dir, "--metrics", path)
+    code, _, err = run(capsys, "predict", csv, "--model-dir", model_dir)
     assert code == 1 and err.startswith(f"error: {path}: {message}") and err.count("\n") == 1
 
 
-def test_missing_model_dir(tmp_path, capsys, metrics) -> None:
+def test_operating_point_and_explicit_threshold(tmp_path, capsys, model_dir) -> None:
     csv = write_csv(tmp_path, light_curve(10.0))
-    code, _, err = run(capsys, "predict", csv, "--model-dir", tmp_path / "none", "--metrics",
-                       metrics)
+    assert run_json(capsys, csv, model_dir)["threshold"] == 0.5
+    assert run_json(capsys, csv, model_dir, "--operating-point", "max_f1")["threshold"] == 0.7
+    assert run_json(capsys, csv, model_dir, "--threshold", "0.25")["threshold"] == 0.25
+
+
+def test_predict_works_from_any_directory_with_the_committed_model(tmp_path) -> None:
+    """A fresh clone predicts before any `dvc repro`: model/ is committed with its thresholds."""
+    result = subprocess.run(
+        [sys.executable, "-m", "transit_classifier", "predict", str(KEPLER_90_Q5), "--json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    windows = json.loads(result.stdout)["inputs"][0]["windows"]
+    mid, half = KEPLER_90_H
+    holding = [w for w in windows if w["start"] < mid - half and w["end"] > mid + half]
+    assert holding and all(w["verdict"] == "transit" for w in holding)
+
+
+def test_missing_model_dir(tmp_path, capsys) -> None:
+    csv = write_csv(tmp_path, light_curve(10.0))
+    code, _, err = run(capsys, "predict", csv, "--model-dir", tmp_path / "none")
     assert code == 1 and "rerun `dvc repro train`" in err and err.count("\n") == 1
 
 
@@ -424,13 +448,13 @@ def test_missing_model_dir(tmp_path, capsys, metrics) -> None:
     ],
 )
 def test_model_whose_settings_cannot_be_honoured_is_refused(
-    tmp_path, capsys, metrics, change, message
+    tmp_path, capsys, change, message
 ) -> None:
     """The CLI refuses such a model with one line, before scoring anything."""
     info = {key: value for key, value in {**INFO, **change}.items() if value is not None}
     model_dir = save_tiny_model(tmp_path / "models", info)
     csv = write_csv(tmp_path, light_curve(10.0))
-    code, out, err = run(capsys, "predict", csv, "--model-dir", model_dir, "--metrics", metrics)
+    code, out, err = run(capsys, "predict", csv, "--model-dir", model_dir)
     assert (code, out) == (1, "")
     assert err.startswith("error: model.json: ") and message in err and err.count("\n") == 1
 

@@ -14,7 +14,6 @@ from transit_classifier import assessment, figures, injection, recovery
 from transit_classifier import evaluation as ev
 from transit_classifier.io import save_figure, write_json
 from transit_classifier.params import load_params
-from transit_classifier.predict import load_threshold
 
 
 def test_threshold_at_fpr_flags_at_most_the_budget() -> None:
@@ -157,7 +156,6 @@ def test_method_report_uses_validation_only_and_has_its_schema(tmp_path) -> None
     path = tmp_path / "evaluate.json"
     write_json(path, report)
     assert json.loads(path.read_text())["detection"]["fpr_1pct"]["synthetic_injections"]["n"] == 100
-    assert load_threshold(path) == pytest.approx(report["threshold"], abs=1e-6)
 
 
 def test_figures_draw_every_method_and_the_ceiling(tmp_path) -> None:

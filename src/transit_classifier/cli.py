@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from tqdm import tqdm
 
 from . import predict as scoring
+from .artifact import DEFAULT_MODEL_DIR, load_threshold
 from .errors import UserError
 from .stage import quiet_tensorflow
 
@@ -62,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Score light curves window by window. Each input is binned to the model's cadence, "
             "cut into windows of the model's length overlapping by half, and each window gets a "
-            "transit probability and a verdict at the validation-chosen threshold."
+            "transit probability and a verdict at the threshold chosen for the model on "
+            "validation data (stored with it in model/thresholds.json)."
         ),
     )
     predict.add_argument(
@@ -79,15 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--threshold",
         type=_probability,
-        help="decision threshold in [0, 1] (default: 'threshold' in the --metrics file)",
+        help="decision threshold in [0, 1] (default: the model's validated operating point)",
     )
     predict.add_argument(
-        "--model-dir", default="models", help="trained model directory (default: models)"
+        "--operating-point",
+        metavar="NAME",
+        help="a threshold stored with the model: fpr_1pct (default), fpr_0p1pct or max_f1",
     )
     predict.add_argument(
-        "--metrics",
-        default="metrics/evaluate.json",
-        help="evaluate-stage metrics holding the threshold (default: metrics/evaluate.json)",
+        "--model-dir",
+        default=str(DEFAULT_MODEL_DIR),
+        help="model artifact directory (default: the repository's committed model/)",
     )
     predict.add_argument(
         "--cache-dir",
@@ -100,9 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_predict(args: argparse.Namespace) -> None:
     """Read every input first, then load the model, score, and only then write anything."""
-    threshold = args.threshold
-    if threshold is None:
-        threshold = scoring.load_threshold(args.metrics)
     inputs = join_kic_tokens(args.inputs)
     curves = [
         scoring.load_input(text, args.cache_dir)
@@ -111,6 +112,9 @@ def run_predict(args: argparse.Namespace) -> None:
     from .model import load_classifier
 
     model, info = load_classifier(args.model_dir)
+    threshold = args.threshold
+    if threshold is None:
+        threshold = load_threshold(args.model_dir, info, args.operating_point)[1]
     setup = scoring.model_setup(info, threshold)
     predictions = [
         scoring.predict_lightcurve(curve, model, setup)

@@ -13,7 +13,6 @@ on validation data.
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from dataclasses import dataclass
@@ -215,27 +214,6 @@ def scorable(windows: Windows, rules: WindowRules) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------- scoring
-
-
-def load_threshold(metrics_path: str | Path) -> float:
-    """The decision threshold the evaluate stage picked on validation data.
-
-    Raises
-    ------
-    UserError
-        If the metrics file or its ``threshold`` key is missing or invalid.
-    """
-    path = Path(metrics_path)
-    fix = "run `dvc repro evaluate` (or pass --threshold)"
-    if not path.is_file():
-        raise UserError(f"{path}: not found; {fix}")
-    try:
-        value = json.loads(path.read_text()).get("threshold")
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        raise UserError(f"{path}: not a JSON object; {fix}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise UserError(f"{path}: no 'threshold' in [0, 1] (got {value!r}); {fix}")
-    return float(value)
 
 
 def model_setup(info: dict[str, Any], threshold: float) -> ModelSetup:
