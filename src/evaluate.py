@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from transit_classifier import assessment, figures, recovery, stage
+from transit_classifier import artifact, assessment, figures, recovery, stage
 from transit_classifier import evaluation as ev
 from transit_classifier.io import save_figure, write_csv, write_json
 from transit_classifier.model import load_classifier, predict_proba
