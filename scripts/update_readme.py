@@ -34,6 +34,8 @@ SNAPSHOT_FILES = [
 ]
 SEED = {"roc_auc": 0.928, "precision": 0.99, "recall": 0.86, "f1": 0.92, "threshold": 0.653}
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+EXAMPLE_START, EXAMPLE_END = "<!-- predict-example:start -->", "<!-- predict-example:end -->"
+FIXTURE = "tests/fixtures/kepler/kplr011442793-2010174085026_llc.fits"
 EXP_SHOW_KEEP = (
     "Experiment|dataset.transit_ratio|train.seed|"
     "metrics/evaluate.json:(roc_auc|pr_auc|threshold)$|"
@@ -274,7 +276,24 @@ def main() -> None:
         snapshot(args.snapshot)
     text = README.read_text()
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    README.write_text(pattern.sub(lambda _: f"{START}\n{section()}\n{END}", text))
+    text = pattern.sub(lambda _: f"{START}\n{section()}\n{END}", text)
+    pattern = re.compile(re.escape(EXAMPLE_START) + ".*?" + re.escape(EXAMPLE_END), re.S)
+    README.write_text(
+        pattern.sub(lambda _: f"{EXAMPLE_START}\n{predict_example()}\n{EXAMPLE_END}", text)
+    )
+
+
+def predict_example() -> str:
+    """`predict` on the Kepler-90 Q5 fixture with the committed model, as a user would run it."""
+    cli = str(Path(sys.executable).with_name("transit-classifier"))
+    out = subprocess.run(
+        [cli, "predict", FIXTURE], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    return (
+        "Example, a real Kepler-90 quarter shipped as a test fixture (Kepler-90 h transits at "
+        "BKJD 472.1; Kepler-90 is a test star, never trained on):\n\n"
+        f"```\n$ transit-classifier predict {FIXTURE}\n{out.strip()}\n```"
+    )
 
 
 if __name__ == "__main__":
