@@ -502,3 +502,24 @@ def test_module_entry_point_help() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "FILE_OR_KIC" in done.stdout and "--threshold" in done.stdout
+
+
+def test_python_api_scores_lightkurve_objects_paths_and_arrays(tmp_path, capsys, model_dir) -> None:
+    """tc.load_model().score() goes through the same path as the CLI and agrees with it."""
+    import transit_classifier as tc
+
+    lk = import_lightkurve()
+    model = tc.load_model(model_dir)
+    assert model.operating_point == "fpr_1pct" and model.threshold == 0.5
+    from_object = model.score(lk.read(str(KEPLER_90_Q5)))
+    from_path = model.score(KEPLER_90_Q5)
+    cli = run_json(capsys, KEPLER_90_Q5, model_dir)["inputs"][0]["windows"]
+    np.testing.assert_allclose(from_object["probability"], from_path["probability"])
+    from_cli = [np.nan if w["probability"] is None else w["probability"] for w in cli]
+    np.testing.assert_allclose(from_path["probability"], from_cli, atol=1e-6)
+    assert list(from_path.columns) == list(tc.api.COLUMNS)
+    frame = light_curve(12.0)
+    arrays = model.score(frame["Time"].to_numpy(), frame["FLUX"].to_numpy(), name="mine")
+    assert (arrays["input"] == "mine").all() and arrays["probability"].notna().all()
+    with pytest.raises(tc.UserError, match="cannot score a dict"):
+        model.score({"time": [1, 2]})

@@ -106,7 +106,7 @@ def _suffix(path: Path) -> str:
     return next((s for s in FITS_SUFFIXES + CSV_SUFFIXES if name.endswith(s)), path.suffix.lower())
 
 
-def _check_flux(curve: Observations) -> Observations:
+def check_flux(curve: Observations) -> Observations:
     """Reject light curves that hold no information before any work is spent on them."""
     if curve.flux.size == 0:
         raise UserError(
@@ -153,7 +153,7 @@ def load_input(text: str, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Observat
     UserError
         For a missing file, an unknown extension, or a light curve without information.
     """
-    return _check_flux(_read_input(text, cache_dir))
+    return check_flux(_read_input(text, cache_dir))
 
 
 def _read_input(text: str, cache_dir: str | Path) -> Observations:

@@ -1,0 +1,120 @@
+"""Python API: load the released model and score light curves, lightkurve style.
+
+Examples
+--------
+>>> import transit_classifier as tc
+>>> model = tc.load_model()                      # the repository's committed model/
+>>> lk = tc.lightcurve.import_lightkurve()
+>>> lc = lk.read("tests/fixtures/kepler/kplr011442793-2010174085026_llc.fits")
+>>> table = model.score(lc)                      # doctest: +SKIP
+>>> table.loc[table["verdict"] == "transit", ["start", "end", "probability"]]  # doctest: +SKIP
+
+The same light-curve and preprocessing path as training and ``predict`` is used,
+so a window scores the same here, on the command line and in the pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import lightcurve
+from . import predict as scoring
+from .artifact import DEFAULT_MODEL_DIR, load_threshold
+from .errors import UserError
+
+COLUMNS = ("input", "start", "end", "probability", "verdict", "missing_fraction")
+
+
+@dataclass
+class TransitClassifier:
+    """A trained classifier with its windowing, preprocessing and validated threshold.
+
+    Use :func:`load_model` to get one.
+    """
+
+    model: Any
+    info: dict[str, Any]
+    setup: scoring.ModelSetup
+    operating_point: str
+
+    @property
+    def threshold(self) -> float:
+        return self.setup.threshold
+
+    def score(self, data: Any, flux: np.ndarray | None = None, name: str = "input") -> pd.DataFrame:
+        """Score every window of a light curve; one row per window.
+
+        Parameters
+        ----------
+        data
+            A ``lightkurve.LightCurve`` or ``LightCurveCollection`` (quarters or
+            sectors become segments), a path to a Kepler FITS or CSV file, or an
+            array of times in days when ``flux`` is given.
+        flux
+            Flux values matching ``data`` when ``data`` is a time array.
+        name
+            Label of the input in the output (arrays only).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`COLUMNS`: window start and end (days), transit
+            probability (NaN if too sparse to score) and verdict at :attr:`threshold`.
+
+        Raises
+        ------
+        UserError
+            For input that cannot be read or trusted (one line naming the fix).
+        """
+        prediction = scoring.predict_lightcurve(
+            self._observations(data, flux, name), self.model, self.setup
+        )
+        return pd.DataFrame(
+            {
+                "input": prediction.lightcurve.name,
+                "start": prediction.t_start,
+                "end": prediction.t_end,
+                "probability": prediction.probability,
+                "verdict": prediction.verdict,
+                "missing_fraction": prediction.missing_fraction,
+            },
+            columns=list(COLUMNS),
+        )
+
+    @staticmethod
+    def _observations(data: Any, flux: np.ndarray | None, name: str) -> lightcurve.Observations:
+        if flux is not None:
+            return scoring.check_flux(lightcurve.make_observations(name, "arrays", data, flux))
+        if isinstance(data, (str, Path)):
+            return scoring.load_input(str(data))
+        if hasattr(data, "flux") or hasattr(data, "stitch"):
+            return scoring.check_flux(lightcurve.from_lightkurve(data))
+        raise UserError(
+            f"cannot score a {type(data).__name__}; pass a lightkurve LightCurve or collection, "
+            "a file path, or time and flux arrays"
+        )
+
+
+def load_model(
+    path: str | Path | None = None, operating_point: str | None = None
+) -> TransitClassifier:
+    """Load a model artifact (default: the repository's committed ``model/``).
+
+    Parameters
+    ----------
+    path
+        An artifact directory written by the ``evaluate`` stage.
+    operating_point
+        ``fpr_1pct`` (default), ``fpr_0p1pct`` or ``max_f1``: thresholds chosen on validation.
+    """
+    from .model import load_classifier
+
+    model_dir = DEFAULT_MODEL_DIR if path is None else Path(path)
+    model, info = load_classifier(model_dir)
+    point, threshold = load_threshold(model_dir, info, operating_point)
+    return TransitClassifier(model, info, scoring.model_setup(info, threshold), point)
