@@ -149,8 +149,9 @@ def validation_set(
     The seed's validation split holds ~80 transits, mostly easy; a fixed,
     seeded set of ``count`` injections at the training MES range, into
     validation stars' real windows and synthetic validation negatives (with a
-    bank of their own), makes the stopping criterion track detection near the
-    threshold. Every real validation-star negative joins as a negative.
+    bank of their own, periods from ``synthetic.period_days``), makes the
+    stopping criterion track detection near the threshold. Every real
+    validation-star negative joins as a negative.
     """
     settings = settings_from_params(params)
     syn_neg = (val["source"] == "synthetic") & (val["y"] == 0)
@@ -159,7 +160,11 @@ def validation_set(
     real = np.r_[np.zeros(int(syn_neg.sum()), bool), np.ones(int(real_neg.sum()), bool)]
     hosts = Hosts.from_flux(flux, real, settings)
     rng = make_rng(params["seed"], "inject", "validation")
-    bank = injection.make_bank(params, max(count // 2, 1), rng, params["inject"]["period_days"])
+    # The benchmark's recipe (synthetic.period_days), independent of inject.*, so candidates
+    # trained with different injection settings are compared on the same validation set.
+    bank = injection.make_bank(
+        params, max(count // 2, 1), rng, params["synthetic"]["period_days"]
+    )
     X_inj, _ = injected_examples(hosts, bank, count, params, rng)
     X = np.concatenate([val["X"], X_inj, hosts.X[real]])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(int(real.sum()))]).astype(np.float32)
