@@ -23,6 +23,7 @@ from .recovery import KEPLER_MES
 
 TITLES = {"synthetic": "synthetic stars", "real": "real Kepler noise (test stars)"}
 STYLES = {"fpr_1pct": "-", "fpr_0p1pct": "--"}
+FPR_TEXT = {"fpr_1pct": "1%", "fpr_0p1pct": "0.1%"}
 
 
 def recall_vs_mes(curves: Sequence[pd.DataFrame], names: dict[str, str]) -> Any:
@@ -44,7 +45,7 @@ def recall_vs_mes(curves: Sequence[pd.DataFrame], names: dict[str, str]) -> Any:
                 style,
                 color="0.6",
                 lw=1.5,
-                label=f"ideal matched filter, {fpr[4:].replace('p', '.')}",
+                label=f"ideal matched filter, FPR {FPR_TEXT[fpr]}",
             )
             for i, (method, name) in enumerate(names.items()):
                 column = f"recall_{method}_{fpr}"
@@ -59,7 +60,7 @@ def recall_vs_mes(curves: Sequence[pd.DataFrame], names: dict[str, str]) -> Any:
                     color=f"C{i}",
                     capsize=3,
                     ms=4,
-                    label=f"{name}, FPR {fpr[4:].replace('p', '.')}",
+                    label=f"{name}, FPR {FPR_TEXT[fpr]}",
                 )
         ax.axvline(
             KEPLER_MES, ls=":", color="k", lw=1, label=f"Kepler threshold (MES {KEPLER_MES})"
