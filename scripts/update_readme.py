@@ -70,8 +70,23 @@ def snapshot(rev: str) -> None:
     rows = [line for line in diff.splitlines() if _headline_row(line)]
     header = diff.splitlines()[:2]
     (SNAPSHOT / "metrics_diff.md").write_text("\n".join(header + rows) + "\n")
+    base = subprocess.run(  # the commit the experiments were run from (their parent)
+        ["git", "rev-parse", f"{rev}^"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
     shown = subprocess.run(
-        [dvc, "exp", "show", "--no-pager", "--md", "--drop", ".*", "--keep", EXP_SHOW_KEEP],
+        [
+            dvc,
+            "exp",
+            "show",
+            "--no-pager",
+            "--md",
+            "--rev",
+            base,
+            "--drop",
+            ".*",
+            "--keep",
+            EXP_SHOW_KEEP,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
