@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from tqdm import tqdm
 
@@ -102,54 +102,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _each(items: Sequence, work: Callable, desc: str, failures: list[str]) -> list:
-    """Apply ``work`` to every item; a UserError is recorded as one line and the item skipped."""
-    done = []
-    for item in tqdm(items, desc=desc, disable=None):
-        try:
-            done.append(work(item))
-        except UserError as exc:
-            failures.append(str(exc))
-    return done
-
-
-def run_predict(args: argparse.Namespace) -> int:
-    """Score every readable input; report each bad one on its own line and exit 1 if any failed.
-
-    Results are printed before the plot is drawn, so a plot that cannot be
-    written never loses them.
-    """
+def run_predict(args: argparse.Namespace) -> None:
+    """Read every input first, then load the model, score, and only then write anything."""
+    inputs = join_kic_tokens(args.inputs)
+    curves = [
+        scoring.load_input(text, args.cache_dir)
+        for text in tqdm(inputs, desc="reading", disable=None)
+    ]
     from .model import load_classifier
 
-    model, info = load_classifier(args.model_dir)  # no model, nothing to do: fail at once
+    model, info = load_classifier(args.model_dir)
     threshold = args.threshold
     if threshold is None:
         threshold = load_threshold(args.model_dir, info, args.operating_point)[1]
     setup = scoring.model_setup(info, threshold)
-    failures: list[str] = []
-    inputs = join_kic_tokens(args.inputs)
-    curves = _each(
-        inputs, lambda text: scoring.load_input(text, args.cache_dir), "reading", failures
-    )
-    predictions = _each(
-        curves, lambda curve: scoring.predict_lightcurve(curve, model, setup), "scoring", failures
-    )
-    if predictions and args.json:
+    predictions = [
+        scoring.predict_lightcurve(curve, model, setup)
+        for curve in tqdm(curves, desc="scoring", disable=None)
+    ]
+    if args.plot:
+        scoring.plot_predictions(predictions, args.plot, threshold)
+    if args.json:
         print(json.dumps(scoring.to_records(predictions, setup), indent=2))
-    elif predictions:
+    else:
         print(scoring.format_table(predictions, threshold))
-    sys.stdout.flush()
-    if predictions and args.plot:
-        try:
-            scoring.plot_predictions(predictions, args.plot, threshold)
-        except OSError as exc:
-            failures.append(
-                f"{args.plot}: cannot write the plot ({exc.strerror or type(exc).__name__}); "
-                "the results above are complete; choose a writable --plot path"
-            )
-    for line in failures:
-        print(f"error: {line}", file=sys.stderr)
-    return 1 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        return args.func(args)
+        args.func(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -173,3 +149,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Python's exit-time flush of stdout from raising again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    return 0

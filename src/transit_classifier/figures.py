@@ -23,7 +23,6 @@ from .recovery import KEPLER_MES
 
 TITLES = {"synthetic": "synthetic stars", "real": "real Kepler noise (test stars)"}
 STYLES = {"fpr_1pct": "-", "fpr_0p1pct": "--"}
-FPR_TEXT = {"fpr_1pct": "1%", "fpr_0p1pct": "0.1%"}
 
 
 def recall_vs_mes(curves: Sequence[pd.DataFrame], names: dict[str, str]) -> Any:
@@ -45,7 +44,7 @@ def recall_vs_mes(curves: Sequence[pd.DataFrame], names: dict[str, str]) -> Any:
                 style,
                 color="0.6",
                 lw=1.5,
-                label=f"ideal matched filter, FPR {FPR_TEXT[fpr]}",
+                label=f"ideal matched filter, {fpr[4:].replace('p', '.')}",
             )
             for i, (method, name) in enumerate(names.items()):
                 column = f"recall_{method}_{fpr}"
@@ -60,7 +59,7 @@ def recall_vs_mes(curves: Sequence[pd.DataFrame], names: dict[str, str]) -> Any:
                     color=f"C{i}",
                     capsize=3,
                     ms=4,
-                    label=f"{name}, FPR {FPR_TEXT[fpr]}",
+                    label=f"{name}, FPR {fpr[4:].replace('p', '.')}",
                 )
         ax.axvline(
             KEPLER_MES, ls=":", color="k", lw=1, label=f"Kepler threshold (MES {KEPLER_MES})"

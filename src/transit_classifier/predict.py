@@ -26,7 +26,7 @@ from .errors import UserError
 from .io import save_figure
 from .kepler import read_fits
 from .lightcurve import Observations, WindowRules, Windows
-from .preprocess import MAD_TO_SIGMA, preprocess
+from .preprocess import preprocess
 
 FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz")
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -34,9 +34,6 @@ KIC_PATTERN = re.compile(r"^\s*(?:kic[\s_-]*)?(\d{1,9})\s*$", re.IGNORECASE)
 TRANSIT, NO_TRANSIT, TOO_SPARSE = "transit", "no transit", "too sparse"
 DEFAULT_CACHE_DIR = "data/mast_cache"  # the fetch_kepler stage's cache (kepler.cache_dir)
 KIC_ATTEMPTS, KIC_BACKOFF_SECONDS = 2, 1.0  # one quick retry for a flaky connection
-# A star's photometry scatters by far less than 5% of its level; a light curve whose level is
-# near zero for its scatter was mean-subtracted, and its "relative flux" would be meaningless.
-MAX_RELATIVE_SCATTER = 0.05
 REFETCH = "pass a downloaded Kepler FITS file or a CSV with time and flux columns instead"
 
 
@@ -117,15 +114,6 @@ def check_flux(curve: Observations) -> Observations:
         )
     if curve.flux.min() == curve.flux.max():
         raise UserError(f"{curve.name}: flux is constant; supply a light curve with real flux")
-    for segment in np.unique(curve.segment):  # quarters sit at their own flux levels
-        flux = curve.flux[curve.segment == segment]
-        level = np.median(flux)
-        scatter = MAD_TO_SIGMA * np.median(np.abs(flux - level))
-        if not abs(level) * MAX_RELATIVE_SCATTER > scatter:
-            raise UserError(
-                f"{curve.name}: flux level {level:.3g} is near zero for its scatter {scatter:.3g} "
-                "(mean-subtracted or zero-centred?); supply flux in e-/s or relative flux near 1"
-            )
     return curve
 
 
