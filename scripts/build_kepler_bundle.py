@@ -27,7 +27,6 @@ Usage: ``python scripts/build_kepler_bundle.py [--shared DIR] [--out DIR] [--fix
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import shutil
 import sys
@@ -38,11 +37,15 @@ import pandas as pd
 from astropy.io import fits
 
 from transit_classifier import kepler
+from transit_classifier.bundle_writer import write_bundle
+from transit_classifier.cadence import MINUTES_PER_DAY
 from transit_classifier.errors import UserError
-from transit_classifier.io import atomic_dir
+from transit_classifier.io import atomic_dir, sha256_file
+from transit_classifier.koi import KOI_COLUMNS, koi_label, load_koi, planet_name, star_kois
+from transit_classifier.orbits import transit_offset
 
 ROOT = Path(__file__).resolve().parents[1]
-CADENCE_DAYS = 29.4244 / 1440.0
+CADENCE_DAYS = 29.4244 / MINUTES_PER_DAY
 REFERENCE_KEPID = 7660594  # non-KOI star whose LLC files cover every quarter Q0-Q17
 MAX_CLOCK_RESIDUAL = 0.25  # cadences: a time further than this from the clock is rejected
 MAX_RELATIVE_GAP_DAYS = 0.5  # every Kepler quarter boundary is a gap longer than this
@@ -59,7 +62,7 @@ def verify_shared(shared: Path) -> None:
     """Check the shared collection against its own ``SHA256SUMS`` before using it."""
     for line in (shared / "SHA256SUMS").read_text().splitlines():
         expected, name = line.split(maxsplit=1)
-        if hashlib.sha256((shared / name).read_bytes()).hexdigest() != expected:
+        if sha256_file(shared / name) != expected:
             raise UserError(f"{shared / name}: checksum mismatch; the shared data are damaged")
 
 
@@ -150,7 +153,7 @@ def folded_depths(star: kepler.StarLightCurve, kois: pd.DataFrame) -> str:
         flux[star.quarter == q] /= np.median(flux[star.quarter == q])
     parts = []
     for row in kois.loc[kois["koi_disposition"] == "CONFIRMED"].itertuples():
-        offset = kepler.transit_offset(star.time, row.koi_period, row.koi_time0bk)
+        offset = transit_offset(star.time, row.koi_period, row.koi_time0bk)
         epoch = np.round((star.time - offset - row.koi_time0bk) / row.koi_period)
         duration = row.koi_duration / 24.0
         frame = pd.DataFrame({"epoch": epoch, "flux": flux, "offset": np.abs(offset)})
@@ -158,7 +161,7 @@ def folded_depths(star: kepler.StarLightCurve, kois: pd.DataFrame) -> str:
         near = frame[(frame["offset"] > duration) & (frame["offset"] < 3 * duration)]
         depth = (near.groupby("epoch")["flux"].mean() - inside).dropna()
         if len(depth):
-            parts.append(f"{kepler.planet_name(row)} {np.median(depth) * 1e6 / row.koi_depth:.2f}")
+            parts.append(f"{planet_name(row)} {np.median(depth) * 1e6 / row.koi_depth:.2f}")
     return "; ".join(parts)
 
 
@@ -173,8 +176,8 @@ def collect_stars(
     stars, rows = [], []
     for kepid, group in manifest.groupby("kepid", sort=True):
         first = group.iloc[0]
-        kois = kepler.star_kois(koi, int(kepid))
-        label = kepler.koi_label(kois["koi_disposition"])
+        kois = star_kois(koi, int(kepid))
+        label = koi_label(kois["koi_disposition"])
         if label != first["koi_label"]:
             raise UserError(f"KIC {kepid}: KOI label {label} differs from the shared manifest")
         if first["format"] == "fits":
@@ -243,9 +246,9 @@ lightkurve instead and processes them through the same code.
   `cadenceno_diff` (int32), `flux` (float32), `quarter` (int8), one entry per observed cadence
   sorted by cadence number. `time = cumsum(time_ticks_diff) / 1e7` is BKJD (BJD - 2454833) to
   1e-7 day; `cadenceno = cumsum(cadenceno_diff)` is the Kepler cadence number. Differences
-  deflate to under a byte per cadence. Read with `transit_classifier.kepler.load_bundle`.
+  deflate to under a byte per cadence. Read with `transit_classifier.bundle.load_bundle`.
 - `koi.csv.gz`: the NASA Exoplanet Archive KOI cumulative table (version of 2019-01-20), only
-  the rows of the bundled stars and the columns used: {", ".join(kepler.KOI_COLUMNS)}.
+  the rows of the bundled stars and the columns used: {", ".join(KOI_COLUMNS)}.
 - `manifest.csv`: one row per bundled star: `kepid`, `koi_label`, `kepler_names`, `source`
   (repository @ commit), `quarters`, `n_points`, `time_system`, `flux_kind` (as given by the
   source), `conversion` (what the build did), `depth_check` (CONFIRMED hosts: measured folded
@@ -334,12 +337,12 @@ def main() -> None:
     args = parser.parse_args()
     verify_shared(args.shared)
     manifest = pd.read_csv(args.shared / "manifest.csv")
-    koi = kepler.load_koi(args.shared / "koi_cumulative.csv.gz")
+    koi = load_koi(args.shared / "koi_cumulative.csv.gz")
     stars, table = collect_stars(args.shared, manifest, koi)
     readme = render_readme(table, (args.shared / "README.md").read_text())
     with atomic_dir(args.out) as tmp:
         used = table.loc[table["used"]].drop(columns="used")
-        kepler.write_bundle(tmp, stars, koi, used, readme)
+        write_bundle(tmp, stars, koi, used, readme)
     copy_fixtures(args.shared, manifest, args.fixtures)
     print(table[["kepid", "koi_label", "used", "quarters", "n_points", "depth_check"]].to_string())
     print(f"{len(stars)} stars, {int(table['n_points'].sum())} cadences -> {args.out}")

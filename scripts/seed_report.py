@@ -77,8 +77,8 @@ def run(*cmd: str) -> str:
 
 def metrics_at(rev: str | None) -> dict:
     if rev is None:
-        return json.loads((ROOT / "metrics/evaluate.json").read_text())
-    return json.loads(run("git", "show", f"{rev}:metrics/evaluate.json"))
+        return json.loads((ROOT / "metrics/network.json").read_text())
+    return json.loads(run("git", "show", f"{rev}:metrics/network.json"))
 
 
 def kepler90_h(rev: str | None, threshold: float) -> dict:

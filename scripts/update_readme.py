@@ -24,6 +24,7 @@ README = ROOT / "README.md"
 SNAPSHOT = ROOT / "reports" / "ratio_0.01"
 SNAPSHOT_FILES = [
     "metrics/evaluate.json",
+    "metrics/network.json",
     "metrics/baseline.json",
     "metrics/dataset.json",
     "metrics/dataset.md",
@@ -36,12 +37,6 @@ SEED = {"roc_auc": 0.928, "precision": 0.99, "recall": 0.86, "f1": 0.92, "thresh
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 EXAMPLE_START, EXAMPLE_END = "<!-- predict-example:start -->", "<!-- predict-example:end -->"
 FIXTURE = "tests/fixtures/kepler/kplr011442793-2010174085026_llc.fits"
-EXP_SHOW_KEEP = (
-    "Experiment|dataset.transit_ratio|train.seed|"
-    "metrics/evaluate.json:(roc_auc|pr_auc|threshold)$|"
-    "metrics/evaluate.json:detection.fpr_1pct.(synthetic|real)_injections.recall_mes_ge_10$|"
-    "metrics/baseline.json:(roc_auc|pr_auc)$"
-)
 BINS = (
     ("7p1_to_10", "7.1–10"),
     ("10_to_15", "10–15"),
@@ -67,9 +62,7 @@ def snapshot(rev: str) -> None:
         text=True,
         check=True,
     ).stdout
-    rows = [line for line in diff.splitlines() if _headline_row(line)]
-    header = diff.splitlines()[:2]
-    (SNAPSHOT / "metrics_diff.md").write_text("\n".join(header + rows) + "\n")
+    (SNAPSHOT / "metrics_diff.md").write_text(diff.strip() + "\n")
     base = subprocess.run(  # the commit the experiments were run from (their parent)
         ["git", "rev-parse", f"{rev}^"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -82,10 +75,7 @@ def snapshot(rev: str) -> None:
             "--md",
             "--rev",
             base,
-            "--drop",
-            ".*",
-            "--keep",
-            EXP_SHOW_KEEP,
+            "--only-changed",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -94,37 +84,6 @@ def snapshot(rev: str) -> None:
     ).stdout
     (SNAPSHOT / "exp_show.md").write_text(shown.strip() + "\n")
     (SNAPSHOT / "SOURCE").write_text(f"experiment {rev}\n")
-
-
-HEADLINE_METRICS = {
-    "metrics/evaluate.json": (
-        "roc_auc",
-        "pr_auc",
-        "threshold",
-        "accuracy",
-        "report.transit.precision",
-        "report.transit.recall",
-        "report.transit.f1-score",
-        "report.transit.support",
-        "detection.fpr_1pct.synthetic_injections.recall_mes_7p1_to_10",
-        "detection.fpr_1pct.synthetic_injections.recall_mes_ge_10",
-        "detection.fpr_1pct.real_injections.recall_mes_7p1_to_10",
-        "detection.fpr_1pct.real_injections.recall_mes_ge_10",
-        "detection.fpr_1pct.real_koi_windows.recall_mes_ge_10",
-        "detection.fpr_1pct.real_non_koi_flag_rate.rate",
-    ),
-    "metrics/baseline.json": (
-        "roc_auc",
-        "pr_auc",
-        "detection.fpr_1pct.synthetic_injections.recall_mes_ge_10",
-        "detection.fpr_1pct.real_injections.recall_mes_ge_10",
-    ),
-}
-
-
-def _headline_row(line: str) -> bool:
-    cells = [cell.strip() for cell in line.strip("|").split("|")]
-    return len(cells) > 2 and cells[1] in HEADLINE_METRICS.get(cells[0], ())
 
 
 def _load(folder: Path, name: str) -> dict:
@@ -224,11 +183,11 @@ def report_table(metrics: dict) -> str:
 
 def section() -> str:
     ten = ROOT / "metrics"
-    results = {"10% transits": (_load(ten, "evaluate.json"), _load(ten, "baseline.json"))}
-    have_one = (SNAPSHOT / "evaluate.json").is_file()
+    results = {"10% transits": (_load(ten, "network.json"), _load(ten, "baseline.json"))}
+    have_one = (SNAPSHOT / "network.json").is_file()
     if have_one:
         results["1% transits"] = (
-            _load(SNAPSHOT, "evaluate.json"),
+            _load(SNAPSHOT, "network.json"),
             _load(SNAPSHOT, "baseline.json"),
         )
     parts = [
@@ -241,7 +200,8 @@ def section() -> str:
         "baseline. MES is the MES-like SNR (depth over the light curve's own noise at the "
         "transit duration, times the square root of the number of transits). Per-bin Wilson "
         "intervals are in `plots/recall_vs_mes_*.csv`, bootstrap intervals of the test-split "
-        "AUCs in `metrics/evaluate.json`.",
+        "AUCs in `metrics/network.json` and `metrics/baseline.json`; the paired counts "
+        "(transits found by one method only) in `metrics/head_to_head.json`.",
         "",
         headline(results),
         "",
@@ -268,15 +228,15 @@ def section() -> str:
             "![Confusion matrices, 1%](reports/ratio_0.01/confusion_matrix.png)",
             "![Recall vs MES, 1%](reports/ratio_0.01/recall_vs_mes.png)",
             "",
-            "### `dvc exp show` (headline columns)",
+            "### `dvc exp show`",
             "",
             "```bash",
-            f"dvc exp show --md --drop '.*' --keep '{EXP_SHOW_KEEP}'",
+            "dvc exp show --only-changed --md",
             "```",
             "",
             (SNAPSHOT / "exp_show.md").read_text().strip(),
             "",
-            "### `dvc metrics diff` (10% workspace → 1% experiment, headline rows)",
+            "### `dvc metrics diff` (10% workspace → 1% experiment)",
             "",
             (SNAPSHOT / "metrics_diff.md").read_text().strip(),
         ]

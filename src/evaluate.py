@@ -62,6 +62,26 @@ def recall_curves(
     return tables
 
 
+def head_to_head(
+    sets: assessment.EvalSets, scores: dict[str, dict], cut: dict[str, float], params: dict
+) -> dict[str, list]:
+    """Per injection source and MES bin, which transits each method alone finds (paired counts).
+
+    Recall per bin hides whether the two methods miss the same transits; the
+    paired counts say whether a combination would pay.
+    """
+    out = {}
+    for source, table in sets.injected.items():
+        found = {m: scores[m][f"{source}_injected"] >= cut[m] for m in ("network", "baseline")}
+        duel = recovery.head_to_head(
+            table["mes"], found["network"], found["baseline"], params["evaluate"]["mes_bins"]
+        )
+        out[source] = duel.rename(
+            columns={"first_only": "network_only", "second_only": "baseline_only"}
+        ).to_dict(orient="records")
+    return out
+
+
 def main() -> None:
     params = load_params()
     timings: dict[str, float] = {}
@@ -89,8 +109,17 @@ def write_outputs(
     scores: dict[str, dict],
     reports: dict[str, dict],
 ) -> None:
-    """Metrics, plot data and figures; every file written atomically."""
-    write_json("metrics/evaluate.json", reports["network"])
+    """Metrics, plot data and figures; every file written atomically.
+
+    The ROC, PR and confusion data are written here rather than with dvclive's
+    ``Live.log_sklearn_plot``: that logs one method per plot file under its own
+    directory, while ``dvc.yaml``'s top-level plots overlay the network and the
+    baseline in one chart, and :func:`evaluation.roc_points` thins the curves
+    so the committed CSVs stay small. Training curves do go through dvclive.
+    """
+    fpr = recovery.fpr_label(params["evaluate"]["target_fpr"])
+    write_json("metrics/evaluate.json", assessment.headline_metrics(reports, fpr))
+    write_json("metrics/network.json", reports["network"])
     write_json("metrics/baseline.json", reports["baseline"])
     scored = {
         method: ev.Scored(NAMES[method], sets.test["y"], s["test"], reports[method]["threshold"])
@@ -108,8 +137,8 @@ def write_outputs(
         write_csv(
             f"plots/recall_vs_mes_{curve['source'].iloc[0]}.csv", curve.drop(columns="source")
         )
-    fpr = recovery.fpr_label(params["evaluate"]["target_fpr"])
     cut = {m: reports[m]["detection"][fpr]["threshold"]["value"] for m in scores}
+    write_json("metrics/head_to_head.json", head_to_head(sets, scores, cut, params))
     real = sets.real_test
     stars = ev.real_by_star(
         real["kepid"],

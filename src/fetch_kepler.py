@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from transit_classifier import kepler, mast, stage
+from transit_classifier import kepler, kepler_windows, mast, stage
+from transit_classifier.bundle import load_bundle
+from transit_classifier.figures import kepler_examples
 from transit_classifier.io import atomic_dir, save_figure, save_npz, write_csv, write_json
 from transit_classifier.params import load_params
 
@@ -14,7 +16,7 @@ PLOT = Path("plots/kepler_examples.png")
 def load_source(kep: dict) -> tuple[dict, object, list]:
     """Per-star arrays, KOI table and fetch report from the configured source."""
     if kep["source"] == "bundled":
-        bundle = kepler.load_bundle(kep["bundle_dir"])
+        bundle = load_bundle(kep["bundle_dir"])
         report = [kepler.star_entry(star) for _, star in sorted(bundle.stars.items())]
         return bundle.stars, bundle.koi, report
     targets = mast.resolve_targets(kep)
@@ -28,10 +30,11 @@ def main() -> None:
     params = load_params()
     kep = params["kepler"]
     stars, koi, report = load_source(kep)
-    pool = kepler.build_pool(stars, koi, kepler.WindowSettings.from_params(params), progress=True)
-    metrics = kepler.pool_metrics(pool, kep["source"])
+    settings = kepler_windows.WindowSettings.from_params(params)
+    pool = kepler_windows.build_pool(stars, koi, settings, progress=True)
+    metrics = kepler_windows.pool_metrics(pool, kep["source"])
     metrics["fetch_failures"] = sum(entry["status"] != "ok" for entry in report)
-    figure = kepler.plot_examples(pool, koi)
+    figure = kepler_examples(pool, koi)
     with atomic_dir(OUT_DIR) as tmp:
         save_npz(tmp / "windows.npz", flux=pool.flux, time=pool.time)
         write_csv(tmp / "windows.csv", pool.table)

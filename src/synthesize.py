@@ -1,9 +1,11 @@
 """Stage `synthesize`: simulated Kepler long-cadence light curves with and without transits."""
 
 from transit_classifier import stage
-from transit_classifier.io import atomic_dir, save_npz, write_csv
+from transit_classifier.cadence import time_grid
+from transit_classifier.figures import synthetic_examples
+from transit_classifier.io import atomic_dir, save_figure, save_npz, write_csv
 from transit_classifier.params import load_params
-from transit_classifier.synthetic import plot_examples, synthesize_dataset, time_grid
+from transit_classifier.synthetic import synthesize_dataset
 
 
 def main() -> None:
@@ -13,7 +15,7 @@ def main() -> None:
     with atomic_dir("data/synthetic") as tmp:
         save_npz(tmp / "lightcurves.npz", flux=flux, time=time)
         write_csv(tmp / "metadata.csv", meta)
-    plot_examples(flux, meta, time, "plots/synthetic_examples.png")
+    save_figure(synthetic_examples(flux, meta, time), "plots/synthetic_examples.png")
     positives = meta[meta["label"] == 1]
     print(
         f"synthesize: {len(meta)} light curves ({len(positives)} with transits), "

@@ -175,3 +175,36 @@ def test_real_by_star():
         "bls_max_score": 9.0,
     }
     assert stars["22"]["transit_windows"] == 0 and stars["22"]["bls_flagged_windows"] == 1
+
+
+def test_headline_metrics_pick_the_judged_numbers_from_the_full_reports():
+    from transit_classifier.assessment import headline_metrics
+
+    def detection(scale: float) -> dict:
+        bins = {"recall_mes_7p1_to_10": 0.4 * scale, "recall_mes_ge_10": 0.9 * scale}
+        return {
+            "fpr_1pct": {
+                "synthetic_injections": dict(bins),
+                "real_injections": {k: v / 2 for k, v in bins.items()},
+                "real_koi_windows": {"recall_mes_ge_10": 0.95},
+                "real_non_koi_flag_rate": {"rate": 0.01},
+            }
+        }
+
+    reports = {
+        method: {
+            "roc_auc": 0.9,
+            "pr_auc": 0.8,
+            "threshold": 0.6,
+            "report": {"transit": {"f1-score": 0.7}},
+            "detection": detection(scale),
+        }
+        for method, scale in (("network", 1.0), ("baseline", 0.5))
+    }
+    head = headline_metrics(reports, "fpr_1pct")
+    assert set(head) == {"network", "baseline"}
+    assert len(head["network"]) == 10 and len(head["baseline"]) == 4
+    assert head["network"]["recall_real_mes_ge_10"] == pytest.approx(0.45)
+    assert head["baseline"]["recall_syn_mes_ge_10"] == pytest.approx(0.45)
+    assert head["network"]["transit_f1"] == 0.7
+    assert head["network"]["non_koi_flag_rate"] == 0.01

@@ -79,3 +79,54 @@ def test_atomic_dir_removes_temp_dirs_left_by_a_killed_run(tmp_path):
     assert not stale.exists()
     assert (tmp_path / "out" / "file").read_text() == "x"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def _swap_while_watching(tmp_path) -> list[bool]:
+    """Replace an output 30 times while another thread checks that it always exists."""
+    import threading
+
+    target = tmp_path / "out"
+    with atomic_dir(target) as out:
+        (out / "n").write_text("0")
+    seen: list[bool] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append(target.is_dir() and (target / "n").is_file())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for n in range(1, 31):
+            with atomic_dir(target) as out:
+                (out / "n").write_text(str(n))
+    finally:
+        done.set()
+        watcher.join()
+    assert (target / "n").read_text() == "30"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temp dir left behind
+    return seen
+
+
+def test_swapping_an_output_never_passes_through_a_moment_without_it(tmp_path):
+    seen = _swap_while_watching(tmp_path)
+    assert seen and all(seen)
+
+
+def test_swap_without_rename_exchange_still_replaces_and_cleans(tmp_path, monkeypatch):
+    import transit_classifier.io as io_module
+
+    monkeypatch.setattr(io_module, "_exchange", lambda a, b: False)  # e.g. not Linux
+    assert _swap_while_watching(tmp_path)
+
+
+def test_output_set_aside_by_a_killed_swap_is_restored_not_deleted(tmp_path):
+    aside = tmp_path / ".out.k1ll3d.old"  # the old output, moved aside just before the kill
+    aside.mkdir()
+    (aside / "model.h5").write_text("old model")
+    (tmp_path / ".out.half").mkdir()  # the new output, half written
+    with pytest.raises(RuntimeError), atomic_dir(tmp_path / "out"):
+        raise RuntimeError("this run fails too")
+    assert (tmp_path / "out" / "model.h5").read_text() == "old model"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

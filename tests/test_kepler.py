@@ -17,9 +17,13 @@ import requests
 import yaml
 from astropy.table import Table
 
-from transit_classifier import kepler, lightcurve, mast
+from transit_classifier import kepler, kepler_windows, lightcurve, mast
+from transit_classifier.bundle import decode_star, load_bundle, star_file, verify_bundle
+from transit_classifier.bundle_writer import write_bundle
 from transit_classifier.errors import UserError
 from transit_classifier.io import load_npz, save_npz
+from transit_classifier.koi import koi_label, load_koi, star_kois
+from transit_classifier.orbits import transit_offset
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "kepler"
@@ -31,7 +35,7 @@ NON_KOI = [
     FIXTURES / "kplr005899262-2009131105131_llc.fits",
     FIXTURES / "kplr005899262-2009166043257_llc.fits",
 ]
-SETTINGS = kepler.WindowSettings(
+SETTINGS = kepler_windows.WindowSettings(
     rules=lightcurve.WindowRules(length=300, cadence_minutes=29.4244, max_missing_fraction=0.3),
     stride=100,
     min_in_transit_cadences=3,
@@ -43,7 +47,7 @@ SETTINGS = kepler.WindowSettings(
 
 @pytest.fixture(scope="module")
 def koi() -> pd.DataFrame:
-    return kepler.load_koi(BUNDLE / "koi.csv.gz")
+    return load_koi(BUNDLE / "koi.csv.gz")
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +62,8 @@ def quiet_star() -> kepler.StarLightCurve:
 
 def test_fits_read_gives_the_bundled_arrays(kepler90: kepler.StarLightCurve) -> None:
     """A FITS file read directly (the MAST path) equals the bundle's copy of it, bit for bit."""
-    arrays = load_npz(BUNDLE / kepler.star_file(KEPLER90))
-    bundled = kepler.decode_star(KEPLER90, arrays).select_quarters([4, 5])
+    arrays = load_npz(BUNDLE / star_file(KEPLER90))
+    bundled = decode_star(KEPLER90, arrays).select_quarters([4, 5])
     assert kepler90.quarters == [4, 5]
     for name in ("time", "flux", "quarter", "cadenceno"):
         np.testing.assert_array_equal(getattr(kepler90, name), getattr(bundled, name))
@@ -68,8 +72,8 @@ def test_fits_read_gives_the_bundled_arrays(kepler90: kepler.StarLightCurve) -> 
 
 
 def test_kepler90_h_transit_window_shows_the_koi_depth(kepler90, koi) -> None:
-    kois = kepler.star_kois(koi, KEPLER90)
-    result = kepler.star_windows(kepler90, kois, "CONFIRMED", SETTINGS)
+    kois = star_kois(koi, KEPLER90)
+    result = kepler_windows.star_windows(kepler90, kois, "CONFIRMED", SETTINGS)
     table = result.table
     h = kois.loc[kois["kepler_name"] == "Kepler-90 h"].iloc[0]
     has_h = table["planets"].str.contains("Kepler-90 h")
@@ -77,7 +81,7 @@ def test_kepler90_h_transit_window_shows_the_koi_depth(kepler90, koi) -> None:
     assert (table.loc[has_h, "label"] == 1).all()
     np.testing.assert_allclose(table.loc[has_h, "expected_depth_ppm"], h["koi_depth"])
     i = int(np.flatnonzero(has_h)[0])
-    offset = kepler.transit_offset(result.time[i], h["koi_period"], h["koi_time0bk"])
+    offset = transit_offset(result.time[i], h["koi_period"], h["koi_time0bk"])
     inside = np.abs(offset) < h["koi_duration"] / 96.0  # central half of the transit
     outside = (np.abs(offset) > h["koi_duration"] / 24.0) & (np.abs(offset) < 2.0)
     depth = (np.nanmedian(result.flux[i][outside]) - np.nanmedian(result.flux[i][inside])) * 1e6
@@ -89,9 +93,9 @@ def test_kepler90_h_transit_window_shows_the_koi_depth(kepler90, koi) -> None:
 
 
 def test_non_koi_star_gives_only_label_zero(quiet_star, koi) -> None:
-    kois = kepler.star_kois(koi, quiet_star.kepid)
-    assert kepler.koi_label(kois["koi_disposition"]) == "NOT_KOI"
-    result = kepler.star_windows(quiet_star, kois, "NOT_KOI", SETTINGS)
+    kois = star_kois(koi, quiet_star.kepid)
+    assert koi_label(kois["koi_disposition"]) == "NOT_KOI"
+    result = kepler_windows.star_windows(quiet_star, kois, "NOT_KOI", SETTINGS)
     assert len(result.table) >= 5
     assert (result.table["label"] == 0).all() and (result.table["kind"] == "non_koi").all()
     assert result.table["expected_depth_ppm"].isna().all() and result.table["snr"].isna().all()
@@ -101,11 +105,11 @@ def test_non_koi_star_gives_only_label_zero(quiet_star, koi) -> None:
 
 def test_windows_never_mix_stars_or_quarters(kepler90, quiet_star, koi) -> None:
     stars = {kepler90.kepid: kepler90, quiet_star.kepid: quiet_star}
-    pool = kepler.build_pool(stars, koi, SETTINGS)
+    pool = kepler_windows.build_pool(stars, koi, SETTINGS)
     table = pool.table
     assert pool.flux.shape == pool.time.shape == (len(table), SETTINGS.rules.length)
     assert pool.flux.dtype == np.float32 and pool.time.dtype == np.float64
-    assert table["id"].is_unique and list(table.columns) == kepler.WINDOW_COLUMNS
+    assert table["id"].is_unique and list(table.columns) == kepler_windows.WINDOW_COLUMNS
     np.testing.assert_allclose(table["t_start"], pool.time[:, 0])
     np.testing.assert_allclose(table["t_end"], pool.time[:, -1])
     step_minutes = np.diff(pool.time, axis=1) * 1440.0
@@ -121,8 +125,8 @@ def test_windows_never_mix_stars_or_quarters(kepler90, quiet_star, koi) -> None:
 
 def test_pool_is_deterministic(kepler90, quiet_star, koi, tmp_path) -> None:
     stars = {kepler90.kepid: kepler90, quiet_star.kepid: quiet_star}
-    first = kepler.build_pool(stars, koi, SETTINGS)
-    second = kepler.build_pool(dict(reversed(stars.items())), koi, SETTINGS)
+    first = kepler_windows.build_pool(stars, koi, SETTINGS)
+    second = kepler_windows.build_pool(dict(reversed(stars.items())), koi, SETTINGS)
     pd.testing.assert_frame_equal(first.table, second.table)
     for name, pool in (("a", first), ("b", second)):
         save_npz(tmp_path / f"{name}.npz", flux=pool.flux, time=pool.time)
@@ -143,7 +147,7 @@ def test_label_rules_from_koi_ephemerides(quiet_star) -> None:
     ]  # fmt: skip
     koi = pd.DataFrame(rows)
     stars = {k: replace(quiet_star, kepid=k) for k in (1, 2, 3, 8462852)}
-    pool = kepler.build_pool(stars, koi, SETTINGS)
+    pool = kepler_windows.build_pool(stars, koi, SETTINGS)
     host = pool.table.loc[pool.table["kepid"] == 1]
     transit = host["kind"] == "transit"
     assert transit.any() and (host.loc[transit, "planets"] == "Test b").all()
@@ -156,7 +160,7 @@ def test_label_rules_from_koi_ephemerides(quiet_star) -> None:
     assert set(pool.table["kepid"]) == {1, 3}  # FP-only star and Boyajian's star excluded
     status = pool.stars.set_index("kepid")["status"]
     assert status[2].startswith("excluded: CANDIDATE") and "exclude_kepids" in status[8462852]
-    hard = kepler.build_pool(stars, koi, replace(SETTINGS, include_hard_negatives=True))
+    hard = kepler_windows.build_pool(stars, koi, replace(SETTINGS, include_hard_negatives=True))
     fp_windows = hard.table.loc[hard.table["kepid"] == 2]
     assert len(fp_windows) and (fp_windows["kind"] == "hard_negative").all()
     assert (fp_windows["label"] == 0).all()
@@ -173,22 +177,22 @@ def test_truncated_fits_gives_one_line_error(tmp_path) -> None:
 
 def test_bundle_checksums_catch_tampering(quiet_star, koi, tmp_path) -> None:
     manifest = pd.DataFrame({"kepid": [quiet_star.kepid], "koi_label": ["NOT_KOI"]})
-    kepler.write_bundle(tmp_path, [quiet_star], koi, manifest, "# test bundle\n")
-    bundle = kepler.load_bundle(tmp_path)
+    write_bundle(tmp_path, [quiet_star], koi, manifest, "# test bundle\n")
+    bundle = load_bundle(tmp_path)
     loaded = bundle.stars[quiet_star.kepid]
     for name in ("time", "flux", "quarter", "cadenceno"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(quiet_star, name))
-    target = tmp_path / kepler.star_file(quiet_star.kepid)
+    target = tmp_path / star_file(quiet_star.kepid)
     data = bytearray(target.read_bytes())
     data[-100] ^= 0xFF
     target.write_bytes(bytes(data))
     with pytest.raises(UserError, match="checksum mismatch") as info:
-        kepler.load_bundle(tmp_path)
+        load_bundle(tmp_path)
     assert target.name in str(info.value) and "\n" not in str(info.value)
 
 
 def test_shipped_bundle_verifies() -> None:
-    assert kepler.verify_bundle(BUNDLE) == len(pd.read_csv(BUNDLE / "manifest.csv")) + 3
+    assert verify_bundle(BUNDLE) == len(pd.read_csv(BUNDLE / "manifest.csv")) + 3
 
 
 def _stage_params(tmp_path: Path, **kepler_overrides) -> None:
@@ -199,7 +203,7 @@ def _stage_params(tmp_path: Path, **kepler_overrides) -> None:
 
 
 def test_offline_mast_gives_one_line_and_no_outputs(tmp_path, monkeypatch, capsys) -> None:
-    lk = kepler.import_lightkurve()
+    lk = lightcurve.import_lightkurve()
     calls, waits = [], []
 
     def offline(*args, **kwargs):
@@ -243,7 +247,7 @@ def _search_result(lk, path: Path):
 
 @pytest.mark.filterwarnings("ignore:File may have been truncated")
 def test_truncated_download_is_deleted_and_fetched_again(tmp_path, monkeypatch) -> None:
-    lk = kepler.import_lightkurve()
+    lk = lightcurve.import_lightkurve()
     from astroquery.mast import Observations
 
     downloads = []
@@ -268,7 +272,7 @@ def test_truncated_download_is_deleted_and_fetched_again(tmp_path, monkeypatch) 
 
 
 def test_failed_target_is_reported_and_skipped(tmp_path, monkeypatch) -> None:
-    lk = kepler.import_lightkurve()
+    lk = lightcurve.import_lightkurve()
     cache = tmp_path / "cache"
     product = _search_result(lk, KEPLER90_Q5)
     cached = mast.cached_paths(product, cache)[0]

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transit_classifier import kepler, lightcurve
+from transit_classifier import bundle, kepler, koi, lightcurve
 from transit_classifier import predict as scoring
 from transit_classifier.errors import UserError
 from transit_classifier.io import load_npz
+from transit_classifier.kepler_windows import WindowSettings, star_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "kepler"
@@ -25,15 +26,15 @@ QUIET_FITS = [
 CADENCE_MIN = 29.4244
 CADENCE_D = CADENCE_MIN / 1440
 RULES = lightcurve.WindowRules(length=200, cadence_minutes=CADENCE_MIN, max_missing_fraction=0.3)
-NO_KOI = pd.DataFrame(columns=kepler.KOI_COLUMNS)
+NO_KOI = pd.DataFrame(columns=koi.KOI_COLUMNS)
 # fetch_kepler's settings with predict's placement (stride length // 2), to compare the two
-HALF_OVERLAP = kepler.WindowSettings(RULES, RULES.inference_stride, 3, 0.5, False, frozenset())
+HALF_OVERLAP = WindowSettings(RULES, RULES.inference_stride, 3, 0.5, False, frozenset())
 
 
 @pytest.fixture(scope="module")
 def bundled_star() -> kepler.StarLightCurve:
     """The bundle's copy of the quiet star's Q0 + Q1 FITS fixtures."""
-    star = kepler.decode_star(QUIET_STAR, load_npz(BUNDLE / kepler.star_file(QUIET_STAR)))
+    star = bundle.decode_star(QUIET_STAR, load_npz(BUNDLE / bundle.star_file(QUIET_STAR)))
     return star.select_quarters([0, 1])
 
 
@@ -121,7 +122,7 @@ def test_missing_fraction_rule_is_the_same_for_training_and_predict(bundled_star
     sparse = lightcurve.too_sparse(windows, RULES.max_missing_fraction)
     assert sparse.any() and (windows.missing_fraction[~sparse] <= 0.3).all()
     assert (windows.missing_fraction[sparse] > 0.3).all()
-    trained = kepler.star_windows(star, NO_KOI, "NOT_KOI", HALF_OVERLAP)
+    trained = star_windows(star, NO_KOI, "NOT_KOI", HALF_OVERLAP)
     trained_starts = trained.table["id"].str[-6:].astype(int)
     kept = windows.select(~sparse & np.isin(windows.start, trained_starts))
     assert trained.dropped_missing == int(sparse.sum())
@@ -134,7 +135,7 @@ def test_training_and_predict_cut_identical_windows_from_the_same_star(bundled_s
     _, windows = scoring.cut_windows(curve, RULES)
     usable = ~lightcurve.too_sparse(windows, RULES.max_missing_fraction)
     star = bundled_star.select_quarters([1])
-    trained = kepler.star_windows(star, NO_KOI, "NOT_KOI", HALF_OVERLAP)
+    trained = star_windows(star, NO_KOI, "NOT_KOI", HALF_OVERLAP)
     flush = windows.start == windows.start.max()  # predict's extra window, flush with the end
     same = windows.select(usable & ~flush)
     assert len(trained.table) == len(same) > 5

@@ -4,6 +4,7 @@ Two independent copies must produce byte-identical outputs (every hash in
 dvc.lock), which is what lets a fresh clone reproduce the committed lock file.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -108,8 +109,14 @@ def test_dvc_repro_end_to_end_is_reproducible(tmp_path):
         _copy_repo(copy)
     lock = _repro(first)
     assert set(lock["stages"]) == {"synthesize", "fetch_kepler", "prepare", "train", "evaluate"}
-    for name in ("evaluate.json", "baseline.json", "dataset.json", "train.json", "kepler.json"):
+    details = ("network.json", "baseline.json", "head_to_head.json", "real_by_star.json")
+    for name in (*details, "dataset.json", "train.json", "kepler.json"):
         assert (first / "metrics" / name).is_file(), name
+    headline = json.loads((first / "metrics" / "evaluate.json").read_text())
+    numbers = [v for block in headline.values() for v in block.values()]
+    assert len(numbers) == 14  # what `dvc exp show` prints: few enough to read
+    network = json.loads((first / "metrics" / "network.json").read_text())
+    assert headline["network"]["roc_auc"] == network["roc_auc"]
     for name in ("roc_pr.png", "confusion_matrix.png", "recall_vs_mes.png"):
         assert (first / "plots" / name).stat().st_size > 1000, name
 

@@ -61,8 +61,11 @@ def save_tiny_model(path: Path, info: dict) -> Path:
     )
     save_classifier(model, path, info)
     weights = json.loads((path / "model.json").read_text())["weights_sha256"]
-    thresholds = {"weights_sha256": weights, "default": "fpr_1pct",
-                  "operating_points": {"fpr_1pct": 0.5, "max_f1": 0.7}}
+    thresholds = {
+        "weights_sha256": weights,
+        "default": "fpr_1pct",
+        "operating_points": {"fpr_1pct": 0.5, "max_f1": 0.7},
+    }
     (path / "thresholds.json").write_text(json.dumps(thresholds))
     return path
 
@@ -97,9 +100,7 @@ def run(capsys: pytest.CaptureFixture, *argv: str | Path) -> tuple[int, str, str
 
 
 def run_json(capsys, path: Path, model_dir: Path, *extra: str) -> dict:
-    code, out, err = run(
-        capsys, "predict", path, "--json", "--model-dir", model_dir, *extra
-    )
+    code, out, err = run(capsys, "predict", path, "--json", "--model-dir", model_dir, *extra)
     assert code == 0, err
     return json.loads(out)
 
@@ -109,8 +110,15 @@ def run_json(capsys, path: Path, model_dir: Path, *extra: str) -> dict:
 
 @pytest.mark.parametrize(
     ("text", "kic"),
-    [("KIC 11442793", 11442793), ("kic11442793", 11442793), ("11442793", 11442793),
-     ("kic-757450", 757450), ("star.csv", None), ("KIC", None), ("KIC 12a", None)],
+    [
+        ("KIC 11442793", 11442793),
+        ("kic11442793", 11442793),
+        ("11442793", 11442793),
+        ("kic-757450", 757450),
+        ("star.csv", None),
+        ("KIC", None),
+        ("KIC 12a", None),
+    ],
 )
 def test_parse_kic(text: str, kic: int | None) -> None:
     assert scoring.parse_kic(text) == kic
@@ -221,8 +229,7 @@ def deepest_point_score(model, X: np.ndarray, batch_size: int = 256) -> np.ndarr
     return 1 / (1 + np.exp(X[:, :, :-1].min(axis=(1, 2)) + 10))
 
 
-def test_window_holding_the_transit_is_flagged(tmp_path, capsys, model_dir,
-                                               monkeypatch) -> None:
+def test_window_holding_the_transit_is_flagged(tmp_path, capsys, model_dir, monkeypatch) -> None:
     import transit_classifier.model
 
     monkeypatch.setattr(transit_classifier.model, "predict_proba", deepest_point_score)
@@ -289,6 +296,11 @@ def test_kic_download_stitches_quarters(tmp_path, monkeypatch) -> None:
         quarters.append(lc)
 
     class Search:
+        table = [  # the product rows MAST returns: where each file is cached
+            {"obs_collection": "Kepler", "obs_id": f"kplr000757450_q{q}", "productFilename": "f"}
+            for q in (3, 4)
+        ]
+
         def __len__(self) -> int:
             return len(quarters)
 
@@ -328,11 +340,17 @@ def bad_csv(tmp_path: Path, kind: str) -> Path:
     ("kind", "message"),
     [
         ("columns", "missing column(s) flux (found: Time, sap, flux_err); the CSV needs 'time'"),
-        ("short", "too short: 3.0 days in its longest segment at the model's 29.42-min cadence, "
-                  "but one window needs 4.1 days (200 cadences)"),
-        ("seconds", "points are 1765 days apart (median), longer than any light-curve gap; is the "
-                    "time column in days?"),
-        ("nan", "flux is all NaN or empty"),
+        (
+            "short",
+            "too short: 3.0 days in its longest segment at the model's 29.42-min cadence, "
+            "but one window needs 4.1 days (200 cadences)",
+        ),
+        (
+            "seconds",
+            "points are 1765 days apart (median), longer than any light-curve gap; is the "
+            "time column in days?",
+        ),
+        ("nan", "no point has both a finite time and a finite flux"),
         ("constant", "flux is constant"),
         ("negative", "median flux is not positive"),
     ],
@@ -350,28 +368,18 @@ def test_bad_csv_gives_one_error_line(tmp_path, capsys, model_dir, kind, message
         ("missing.csv", None, "no such file, and not a KIC id"),
         ("star.txt", "time,flux\n1,2\n", "unknown file type '.txt'"),
         ("corrupt.fits", "SIMPLE  =   T / truncated", "cannot read this FITS light curve"),
-        ("broken.csv", "time,flux\n1,2,3,4\n\"", "not a readable CSV"),
+        ("broken.csv", 'time,flux\n1,2,3,4\n"', "not a readable CSV"),
         ("empty.csv", "", "not a readable CSV"),
-        ("header_only.csv", "time,flux\n", "flux is all NaN or empty"),
+        ("header_only.csv", "time,flux\n", "no point has both a finite time and a finite flux"),
     ],
 )
-def test_bad_files_give_one_error_line(tmp_path, capsys, model_dir, name, content,
-                                       message) -> None:
+def test_bad_files_give_one_error_line(tmp_path, capsys, model_dir, name, content, message) -> None:
     path = tmp_path / name
     if content is not None:
         path.write_text(content)
     code, out, err = run(capsys, "predict", path, "--model-dir", model_dir)
     assert (code, out) == (1, "")
     assert err.startswith(f"error: {path}: {message}") and err.count("\n") == 1
-
-
-def test_bad_input_among_good_ones_writes_nothing(tmp_path, capsys, model_dir) -> None:
-    good = write_csv(tmp_path, light_curve(10.0))
-    out_png = tmp_path / "out.png"
-    code, out, err = run(capsys, "predict", good, tmp_path / "nope.csv", "--plot", out_png,
-                         "--model-dir", model_dir)
-    assert (code, out) == (1, "") and "nope.csv: no such file" in err
-    assert not out_png.exists()
 
 
 def test_offline_kic_says_mast_is_unreachable(capsys, monkeypatch) -> None:
@@ -424,7 +432,10 @@ def test_predict_works_from_any_directory_with_the_committed_model(tmp_path) -> 
     """A fresh clone predicts before any `dvc repro`: model/ is committed with its thresholds."""
     result = subprocess.run(
         [sys.executable, "-m", "transit_classifier", "predict", str(KEPLER_90_Q5), "--json"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     windows = json.loads(result.stdout)["inputs"][0]["windows"]
@@ -498,7 +509,11 @@ def test_module_entry_point_help() -> None:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
         [sys.executable, "-m", "transit_classifier", "predict", "--help"],
-        capture_output=True, text=True, timeout=120, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "FILE_OR_KIC" in done.stdout and "--threshold" in done.stdout
@@ -523,3 +538,43 @@ def test_python_api_scores_lightkurve_objects_paths_and_arrays(tmp_path, capsys,
     assert (arrays["input"] == "mine").all() and arrays["probability"].notna().all()
     with pytest.raises(tc.UserError, match="cannot score a dict"):
         model.score({"time": [1, 2]})
+
+
+def test_bad_input_among_good_ones_is_reported_and_the_rest_scored(
+    tmp_path, capsys, model_dir
+) -> None:
+    good = write_csv(tmp_path, light_curve(10.0))
+    code, out, err = run(
+        capsys, "predict", good, tmp_path / "nope.csv", "--json", "--model-dir", model_dir
+    )
+    assert code == 1 and err.count("\n") == 1 and "nope.csv: no such file" in err
+    assert [r["input"] for r in json.loads(out)["inputs"]] == [str(good)]
+
+
+@pytest.mark.parametrize("where", ["/proc/x/y.png", "a_directory.png", "file.csv/y.png"])
+def test_unwritable_plot_keeps_the_printed_results(tmp_path, capsys, model_dir, where) -> None:
+    good = write_csv(tmp_path, light_curve(10.0), name="file.csv")
+    (tmp_path / "a_directory.png").mkdir()
+    target = where if where.startswith("/") else str(tmp_path / where)
+    code, out, err = run(capsys, "predict", good, "--plot", target, "--model-dir", model_dir)
+    assert code == 1 and "windows flagged" in out and "Traceback" not in err
+    assert err.startswith(f"error: {target}: cannot write the plot") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e-3])
+def test_near_zero_flux_is_refused_not_scored(tmp_path, capsys, model_dir, offset) -> None:
+    frame = light_curve(10.0)
+    flux = frame["FLUX"] / 5000 - 1  # zero-centred relative flux (mean-subtracted)
+    frame["FLUX"] = flux + offset
+    code, out, err = run(capsys, "predict", write_csv(tmp_path, frame), "--model-dir", model_dir)
+    assert (code, out) == (1, "") and "is near zero for its scatter" in err
+
+
+def test_quarters_at_different_levels_are_not_mistaken_for_near_zero_flux(tmp_path) -> None:
+    from transit_classifier import lightcurve
+
+    time = np.arange(0, 40, CADENCE_D)
+    level = np.where(time < 20, 1000.0, 2500.0)
+    flux = level * (1 + 1e-4 * np.random.default_rng(0).standard_normal(time.size))
+    obs = lightcurve.make_observations("two quarters", "csv", time, flux, (time >= 20).astype(int))
+    assert scoring.check_flux(obs) is obs

@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import yaml
 
-from transit_classifier import synthetic
+from transit_classifier import orbits, synthetic, transits
+from transit_classifier.cadence import MINUTES_PER_DAY, time_grid
 from transit_classifier.errors import UserError
-from transit_classifier.io import save_npz, write_csv
+from transit_classifier.figures import synthetic_examples
+from transit_classifier.io import save_figure, save_npz, write_csv
 from transit_classifier.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,15 +41,15 @@ def _epochs(row, time: np.ndarray) -> np.ndarray:
 
 
 def test_time_grid_is_kepler_long_cadence(params):
-    time = synthetic.time_grid(params)
+    time = time_grid(params)
     assert time.shape == (1000,)
     assert time[0] == 0
-    assert np.allclose(np.diff(time) * 1440, 29.4244)
+    assert np.allclose(np.diff(time) * MINUTES_PER_DAY, 29.4244)
 
 
 def test_kepler_third_law_gives_earth_orbit():
     # The Sun: 1.41 g/cm^3; Earth: 365.25 d at 215 solar radii.
-    assert synthetic.semi_major_axis(365.25, 1.41) == pytest.approx(215, rel=0.01)
+    assert orbits.semi_major_axis(365.25, 1.41) == pytest.approx(215, rel=0.01)
 
 
 def test_noiseless_positive_depth_matches_target_and_dips_at_epochs(quiet):
@@ -55,8 +57,8 @@ def test_noiseless_positive_depth_matches_target_and_dips_at_epochs(quiet):
     target = np.geomspace(3, 60, n)
     rng = np.random.default_rng(0)
     flux, meta = synthetic.simulate(quiet, np.ones(n, int), rng, snr=target)
-    model = synthetic.transit_models(quiet, meta)
-    time = synthetic.time_grid(quiet)
+    model = transits.transit_models(quiet, meta)
+    time = time_grid(quiet)
     cadence = time[1] - time[0]
     # The recorded depth is the noiseless model's, and meets the SNR definition.
     assert np.allclose((1 - model.min(axis=1)) * 1e6, meta["depth_ppm"], rtol=1e-9)
@@ -64,7 +66,7 @@ def test_noiseless_positive_depth_matches_target_and_dips_at_epochs(quiet):
     assert np.allclose(meta["depth_ppm"], expected, rtol=0.05)
     assert np.allclose(meta["snr"], target, rtol=0.05)
     # Limb darkening: depth is k^2 scaled by the disc intensity under the planet.
-    physical = synthetic.limb_darkened_depth(meta["rp_rs"], meta["b"], meta["u1"], meta["u2"])
+    physical = orbits.limb_darkened_depth(meta["rp_rs"], meta["b"], meta["u1"], meta["u2"])
     assert np.allclose(meta["depth_ppm"] * 1e-6, physical, rtol=0.3)
     assert (meta["b"] < 1 - meta["rp_rs"]).all()
     for i, row in meta.iterrows():
@@ -84,7 +86,7 @@ def test_noiseless_positive_depth_matches_target_and_dips_at_epochs(quiet):
 def test_noiseless_negatives_have_no_dips(quiet):
     n = 30
     flux, meta = synthetic.simulate(quiet, np.zeros(n, int), np.random.default_rng(1))
-    assert np.all(synthetic.transit_models(quiet, meta) == 1.0)
+    assert np.all(transits.transit_models(quiet, meta) == 1.0)
     assert meta[synthetic.TRANSIT_COLUMNS].isna().all().all()
     assert (meta["n_transits"] == 0).all()
     z = (flux - 1) / (meta["sigma_ppm"].to_numpy()[:, None] * 1e-6)
@@ -100,7 +102,7 @@ def test_every_positive_keeps_complete_transits_clear_of_gaps(params):
     params["synthetic"]["gap_probability"] = 1.0
     n = 40
     flux, meta = synthetic.simulate(params, np.ones(n, int), np.random.default_rng(2))
-    time = synthetic.time_grid(params)
+    time = time_grid(params)
     assert (meta["n_transits"] >= 2).all()
     assert (meta["gap_length_days"] > 0).mean() > 0.9
     for i, row in meta.iterrows():
@@ -166,8 +168,8 @@ def test_snr_override_sets_snr_and_keeps_stars(params):
     # Only the transit changed: same stars, orbits, noise and gaps.
     same = ["period_days", "t0_days", "sigma_ppm", "variability_ppm", "gap_start_days"]
     assert drawn[same].equals(meta[same])
-    untouched = (synthetic.transit_models(params, meta) == 1) & (
-        synthetic.transit_models(params, drawn) == 1
+    untouched = (transits.transit_models(params, meta) == 1) & (
+        transits.transit_models(params, drawn) == 1
     )
     assert untouched[pos].mean() > 0.8
     assert np.array_equal(flux[untouched], drawn_flux[untouched], equal_nan=True)
@@ -262,11 +264,11 @@ def test_stage_writes_the_library_data_byte_for_byte(tmp_path):
     # The same params in-process give the same bytes: the outputs are reproducible.
     params = load_params(tmp_path / "params.yaml")
     flux, meta = synthetic.synthesize_dataset(params)
-    time = synthetic.time_grid(params)
+    time = time_grid(params)
     again = tmp_path / "again"
     save_npz(again / "lightcurves.npz", flux=flux, time=time)
     write_csv(again / "metadata.csv", meta)
-    synthetic.plot_examples(flux, meta, time, again / "synthetic_examples.png")
+    save_figure(synthetic_examples(flux, meta, time), again / "synthetic_examples.png")
     for name, written in [
         ("lightcurves.npz", "data/synthetic/lightcurves.npz"),
         ("metadata.csv", "data/synthetic/metadata.csv"),

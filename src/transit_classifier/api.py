@@ -53,8 +53,9 @@ class TransitClassifier:
         ----------
         data
             A ``lightkurve.LightCurve`` or ``LightCurveCollection`` (quarters or
-            sectors become segments), a path to a Kepler FITS or CSV file, or an
-            array of times in days when ``flux`` is given.
+            sectors become segments), a path to a Kepler FITS or CSV file, a list
+            of such paths holding parts of one star (stitched into one light
+            curve), or an array of times in days when ``flux`` is given.
         flux
             Flux values matching ``data`` when ``data`` is a time array.
         name
@@ -89,11 +90,13 @@ class TransitClassifier:
     @staticmethod
     def _observations(data: Any, flux: np.ndarray | None, name: str) -> lightcurve.Observations:
         if flux is not None:
-            return scoring.check_flux(lightcurve.make_observations(name, "arrays", data, flux))
+            return scoring.check_curve(lightcurve.make_observations(name, "arrays", data, flux))
         if isinstance(data, (str, Path)):
             return scoring.load_input(str(data))
+        if isinstance(data, (list, tuple)) and all(isinstance(d, (str, Path)) for d in data):
+            return scoring.stitch([scoring.load_input(str(d)) for d in data])
         if hasattr(data, "flux") or hasattr(data, "stitch"):
-            return scoring.check_flux(lightcurve.from_lightkurve(data))
+            return scoring.check_curve(lightcurve.from_lightkurve(data))
         raise UserError(
             f"cannot score a {type(data).__name__}; pass a lightkurve LightCurve or collection, "
             "a file path, or time and flux arrays"

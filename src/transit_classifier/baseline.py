@@ -48,6 +48,7 @@ from astropy.timeseries import BoxLeastSquares
 from sklearn.metrics import average_precision_score
 from tqdm import tqdm
 
+from .cadence import MINUTES_PER_DAY
 from .errors import UserError
 from .params import window_days
 from .preprocess import as_batch, flatten, robust_sigma
@@ -155,7 +156,7 @@ class BaselineSearch:
             )
         return cls(
             method=base["method"],
-            cadence_days=params["dataset"]["cadence_minutes"] / 1440.0,
+            cadence_days=params["dataset"]["cadence_minutes"] / MINUTES_PER_DAY,
             detrend_window_days=float(detrend_window_days),
             periods=periods,
             durations=durations,

@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tqdm import tqdm
 
@@ -51,6 +51,28 @@ def join_kic_tokens(items: Sequence[str]) -> list[str]:
     return joined
 
 
+def _add_input_arguments(predict: argparse.ArgumentParser) -> None:
+    """The inputs to score and how to read them (kept apart so the parser stays readable)."""
+    predict.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="FILE_OR_KIC",
+        help="Kepler light-curve FITS (*_llc.fits), CSV with time (days) and flux columns, "
+        "or a KIC id ('KIC 11442793', kic11442793, 11442793) downloaded from MAST",
+    )
+    predict.add_argument(
+        "--stitch",
+        action="store_true",
+        help="the inputs are parts (quarters, sectors) of one star: score them as one light "
+        "curve, each part normalised on its own",
+    )
+    predict.add_argument(
+        "--cache-dir",
+        default=scoring.DEFAULT_CACHE_DIR,
+        help=f"where KIC downloads are cached (default: {scoring.DEFAULT_CACHE_DIR})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="transit-classifier",
@@ -67,13 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
             "validation data (stored with it in model/thresholds.json)."
         ),
     )
-    predict.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="FILE_OR_KIC",
-        help="Kepler light-curve FITS (*_llc.fits), CSV with time (days) and flux columns, "
-        "or a KIC id ('KIC 11442793', kic11442793, 11442793) downloaded from MAST",
-    )
+    _add_input_arguments(predict)
     predict.add_argument("--json", action="store_true", help="print machine-readable JSON")
     predict.add_argument(
         "--plot", type=_png, metavar="OUT.png", help="save light curves with flagged windows shaded"
@@ -93,39 +109,60 @@ def build_parser() -> argparse.ArgumentParser:
         default=str(DEFAULT_MODEL_DIR),
         help="model artifact directory (default: the repository's committed model/)",
     )
-    predict.add_argument(
-        "--cache-dir",
-        default=scoring.DEFAULT_CACHE_DIR,
-        help=f"where KIC downloads are cached (default: {scoring.DEFAULT_CACHE_DIR})",
-    )
     predict.set_defaults(func=run_predict)
     return parser
 
 
-def run_predict(args: argparse.Namespace) -> None:
-    """Read every input first, then load the model, score, and only then write anything."""
-    inputs = join_kic_tokens(args.inputs)
-    curves = [
-        scoring.load_input(text, args.cache_dir)
-        for text in tqdm(inputs, desc="reading", disable=None)
-    ]
+def _each(items: Sequence, work: Callable, desc: str, failures: list[str]) -> list:
+    """Apply ``work`` to every item; a UserError is recorded as one line and the item skipped."""
+    done = []
+    for item in tqdm(items, desc=desc, disable=None):
+        try:
+            done.append(work(item))
+        except UserError as exc:
+            failures.append(str(exc))
+    return done
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Score every readable input; report each bad one on its own line and exit 1 if any failed.
+
+    Results are printed before the plot is drawn, so a plot that cannot be
+    written never loses them.
+    """
     from .model import load_classifier
 
-    model, info = load_classifier(args.model_dir)
+    model, info = load_classifier(args.model_dir)  # no model, nothing to do: fail at once
     threshold = args.threshold
     if threshold is None:
         threshold = load_threshold(args.model_dir, info, args.operating_point)[1]
     setup = scoring.model_setup(info, threshold)
-    predictions = [
-        scoring.predict_lightcurve(curve, model, setup)
-        for curve in tqdm(curves, desc="scoring", disable=None)
-    ]
-    if args.plot:
-        scoring.plot_predictions(predictions, args.plot, threshold)
-    if args.json:
+    failures: list[str] = []
+    inputs = join_kic_tokens(args.inputs)
+    curves = _each(
+        inputs, lambda text: scoring.load_input(text, args.cache_dir), "reading", failures
+    )
+    if args.stitch and len(curves) > 1:
+        curves = _each([curves], scoring.stitch, "stitching", failures)
+    predictions = _each(
+        curves, lambda curve: scoring.predict_lightcurve(curve, model, setup), "scoring", failures
+    )
+    if predictions and args.json:
         print(json.dumps(scoring.to_records(predictions, setup), indent=2))
-    else:
+    elif predictions:
         print(scoring.format_table(predictions, threshold))
+    sys.stdout.flush()
+    if predictions and args.plot:
+        try:
+            scoring.plot_predictions(predictions, args.plot, threshold)
+        except OSError as exc:
+            failures.append(
+                f"{args.plot}: cannot write the plot ({exc.strerror or type(exc).__name__}); "
+                "the results above are complete; choose a writable --plot path"
+            )
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        args.func(args)
+        return args.func(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -149,4 +186,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Python's exit-time flush of stdout from raising again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    return 0

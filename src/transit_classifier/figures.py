@@ -1,4 +1,4 @@
-"""Figures of the evaluate stage: matplotlib ``Figure`` objects, no pyplot state, no saving.
+"""Figures of the pipeline: matplotlib ``Figure`` objects, no pyplot state, no saving.
 
 Plotting lives apart from the logic that computes what is drawn
 (:mod:`transit_classifier.recovery`); callers save with :func:`io.save_figure`.
@@ -7,7 +7,7 @@ Plotting lives apart from the logic that computes what is drawn
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,10 +19,15 @@ from sklearn.metrics import (
 )
 
 from .evaluation import Scored, binary, confusion_counts, operating_point
+from .koi import star_kois
 from .recovery import KEPLER_MES
+
+if TYPE_CHECKING:
+    from .kepler_windows import WindowPool
 
 TITLES = {"synthetic": "synthetic stars", "real": "real Kepler noise (test stars)"}
 STYLES = {"fpr_1pct": "-", "fpr_0p1pct": "--"}
+FPR_TEXT = {"fpr_1pct": "1%", "fpr_0p1pct": "0.1%"}
 
 
 def recall_vs_mes(curves: Sequence[pd.DataFrame], names: dict[str, str]) -> Any:
@@ -44,7 +49,7 @@ def recall_vs_mes(curves: Sequence[pd.DataFrame], names: dict[str, str]) -> Any:
                 style,
                 color="0.6",
                 lw=1.5,
-                label=f"ideal matched filter, {fpr[4:].replace('p', '.')}",
+                label=f"ideal matched filter, FPR {FPR_TEXT[fpr]}",
             )
             for i, (method, name) in enumerate(names.items()):
                 column = f"recall_{method}_{fpr}"
@@ -59,7 +64,7 @@ def recall_vs_mes(curves: Sequence[pd.DataFrame], names: dict[str, str]) -> Any:
                     color=f"C{i}",
                     capsize=3,
                     ms=4,
-                    label=f"{name}, FPR {fpr[4:].replace('p', '.')}",
+                    label=f"{name}, FPR {FPR_TEXT[fpr]}",
                 )
         ax.axvline(
             KEPLER_MES, ls=":", color="k", lw=1, label=f"Kepler threshold (MES {KEPLER_MES})"
@@ -134,4 +139,125 @@ def plot_confusions(methods: Sequence[Scored]) -> Any:
         ax.set(xlabel="predicted", ylabel="actual")
         ax.set_title(f"{method.name}\nthreshold {method.threshold:.4g}", fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def _spread_picks(meta: pd.DataFrame, label: int, by: str, count: int) -> np.ndarray:
+    """Row indices of ``count`` examples of a class spread evenly over the ranks of ``by``."""
+    rows = np.flatnonzero(meta["label"].to_numpy() == label)
+    rows = rows[np.argsort(meta[by].to_numpy()[rows], kind="stable")]
+    if rows.size == 0:
+        return rows
+    return rows[np.unique(np.rint(np.linspace(0, rows.size - 1, count)).astype(int))]
+
+
+def _synthetic_panel(ax: Any, row: pd.Series, i: int, flux: np.ndarray, time: np.ndarray) -> None:
+    """One synthetic light curve in ppm; a positive gets its mid-transit times marked."""
+    ppm = (flux.astype(np.float64) - 1) * 1e6
+    ax.plot(time, ppm, ".", ms=2, color="k")
+    lo, hi = np.nanpercentile(ppm, [0.5, 99.5])
+    pad = 0.15 * (hi - lo)
+    if row["label"] == 1:
+        epochs = row["t0_days"] + row["period_days"] * np.arange(
+            int((time[-1] - row["t0_days"]) // row["period_days"]) + 1
+        )
+        for t in epochs:
+            ax.axvline(t, color="tab:red", lw=0.8, alpha=0.5)
+        lo = min(lo, np.nanmedian(ppm) - 1.3 * row["depth_ppm"])
+        ax.set_title(
+            f"{row.get('id', i)}  transit  P={row['period_days']:.2f} d\n"
+            f"depth={row['depth_ppm']:.0f} ppm  SNR={row['snr']:.1f}",
+            fontsize=9,
+        )
+    else:
+        ax.set_title(
+            f"{row.get('id', i)}  no transit\nCDPP={row['cdpp_ppm']:.0f} ppm  "
+            f"rotation={row['variability_ppm']:.0f} ppm",
+            fontsize=9,
+        )
+    ax.set_ylim(lo - pad, hi + pad)
+
+
+def synthetic_examples(flux: np.ndarray, meta: pd.DataFrame, time: np.ndarray) -> Any:
+    """Grid of six positives (low to high SNR, mid-transit times marked) and three negatives
+    (quiet to active star), in ppm, as Kepler photometry would be inspected by eye."""
+    from matplotlib.figure import Figure
+
+    rows = [*_spread_picks(meta, 1, "snr", 6), *_spread_picks(meta, 0, "variability_ppm", 3)]
+    fig = Figure(figsize=(15, 9))
+    axes = fig.subplots(3, 3, sharex=True, squeeze=False)
+    for ax in axes.flat[len(rows) :]:
+        ax.set_axis_off()
+    for ax, i in zip(axes.flat, rows, strict=False):
+        _synthetic_panel(ax, meta.iloc[i], i, flux[i], time)
+    for ax in axes[-1]:
+        ax.set_xlabel("time [d]")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("flux - 1 [ppm]")
+    fig.suptitle(
+        "Synthetic Kepler long-cadence light curves (red lines: mid-transit times)", fontsize=11
+    )
+    fig.tight_layout()
+    return fig
+
+
+def kepler_example_indices(
+    table: pd.DataFrame, n_transit: int = 6, n_negative: int = 6
+) -> list[int]:
+    """Deterministic picks for the figure: the highest-SNR transit window of distinct stars, then
+    host windows without transit (distinct quarters) and the least gappy non-KOI windows of
+    distinct stars (BKJD-timed first)."""
+    transits = table.loc[table["label"] == 1].sort_values(["snr", "id"], ascending=[False, True])
+    picks = list(transits.drop_duplicates("kepid").index[:n_transit])
+    negatives = table.loc[table["label"] == 0].assign(relative_time=table["quarter"] < 0)
+    negatives = negatives.sort_values(["relative_time", "missing_fraction", "id"])
+    hosts = negatives.loc[negatives["kind"] == "host_no_transit"]
+    picks += list(hosts.drop_duplicates(["kepid", "quarter"]).index[: n_negative // 3])
+    others = negatives.loc[negatives["kind"] != "host_no_transit"].drop_duplicates("kepid")
+    picks += list(others.index[: n_transit + n_negative - len(picks)])  # fill the free panels
+    return picks
+
+
+def _kepler_panel(ax: Any, row: pd.Series, time: np.ndarray, flux: np.ndarray, koi: Any) -> None:
+    """One real window in ppm with every KOI's predicted mid-transit times of its star."""
+    ax.plot(time, (flux - 1.0) * 1e6, ".", ms=1.5, color="0.25")
+    for k in star_kois(koi, int(row["kepid"])).itertuples():
+        if not np.isfinite(k.koi_period) or k.koi_period <= 0:
+            continue
+        first = np.ceil((time[0] - k.koi_time0bk) / k.koi_period)
+        last = np.floor((time[-1] - k.koi_time0bk) / k.koi_period)
+        colour = "tab:red" if k.koi_disposition == "CONFIRMED" else "tab:orange"
+        for n in np.arange(first, last + 1):
+            ax.axvline(k.koi_time0bk + n * k.koi_period, color=colour, lw=0.8, alpha=0.6)
+    if row["label"] == 1:
+        planets = row["planets"].split(";")
+        more = f" +{len(planets) - 1}" if len(planets) > 1 else ""
+        what = f"{planets[0]}{more}, SNR {row['snr']:.0f}"
+    else:
+        what = row["kind"]
+    title = f"KIC {row['kepid']} Q{row['quarter']}: label {row['label']}, {what}"
+    ax.set_title(title, fontsize=8)
+    relative = row["quarter"] < 0
+    ax.set_xlabel("days (source's relative time)" if relative else "BKJD (days)", fontsize=7)
+    ax.set_ylabel("flux - 1 (ppm)", fontsize=7)
+    ax.tick_params(labelsize=6)
+
+
+def kepler_examples(pool: WindowPool, koi: pd.DataFrame) -> Any:
+    """Figure of labelled real windows with every KOI's predicted mid-transit times marked."""
+    from matplotlib.figure import Figure
+
+    picks = kepler_example_indices(pool.table)
+    ncols = 4
+    nrows = max(1, -(-len(picks) // ncols))
+    fig = Figure(figsize=(3.6 * ncols, 2.5 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, i in zip(axes, picks, strict=False):
+        _kepler_panel(ax, pool.table.loc[i], pool.time[i], pool.flux[i], koi)
+    for ax in axes[len(picks) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        "Real Kepler windows (red: predicted transits of CONFIRMED planets, orange: other KOIs)",
+        fontsize=9,
+    )
     return fig

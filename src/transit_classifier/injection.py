@@ -35,7 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from .preprocess import MAD_TO_SIGMA, as_batch, flatten_all
+from .cadence import MINUTES_PER_DAY
+from .orbits import transit_offset
+from .preprocess import as_batch, flatten_all
+from .robust import difference_sigma, mad_sigma
 
 MAX_DEPTH = 0.05  # injected depths stay planetary (Rp/R* ~ 0.22) even in very noisy hosts
 MIN_OBSERVED = 2  # fewer observed in-transit cadences is no transit at long cadence
@@ -45,7 +48,7 @@ TRANSIT_WINDOW_FACTOR = 3.0  # a detrending window this many durations long keep
 
 @dataclass(frozen=True)
 class Bank:
-    """Unit-depth transit shapes on the window grid (:func:`synthetic.transit_shapes`)."""
+    """Unit-depth transit shapes on the window grid (:func:`transits.transit_shapes`)."""
 
     shapes: np.ndarray  # (m, L) float32 in [0, 1]
     meta: pd.DataFrame  # period_days, t0_days, duration_hours, rp_rs, b
@@ -63,7 +66,7 @@ def make_bank(
     ``inject.period_days`` (long periods too, for single long transits), the
     benchmark uses ``synthetic.period_days``, the recipe the baselines were tuned for.
     """
-    from .synthetic import transit_shapes
+    from .transits import transit_shapes
 
     ranged = {**params, "synthetic": {**params["synthetic"], "period_days": list(period_days)}}
     depth = (50.0, params["synthetic"]["max_depth_ppm"])
@@ -102,9 +105,7 @@ def noise_at_duration(flat: np.ndarray, exclude: np.ndarray, n_dur: np.ndarray) 
     )
     means = (np.take_along_axis(sums, end, axis=1) - sums[:, :length]) / n_dur[:, None]
     means = np.where(ok, means, np.nan)
-    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
-        centre = np.nanmedian(means, axis=1, keepdims=True)
-        return MAD_TO_SIGMA * np.nanmedian(np.abs(means - centre), axis=1)
+    return mad_sigma(means, axis=1)
 
 
 def mes(
@@ -144,10 +145,7 @@ def mes(
 
 def white_noise(flat: np.ndarray) -> np.ndarray:
     """Per-cadence white noise: 1.4826 MAD of point-to-point differences over sqrt(2)."""
-    diff = np.diff(as_batch(flat), axis=1)
-    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
-        centre = np.nanmedian(diff, axis=1, keepdims=True)
-        return MAD_TO_SIGMA * np.nanmedian(np.abs(diff - centre), axis=1) / np.sqrt(2.0)
+    return difference_sigma(as_batch(flat))
 
 
 def white_snr(flat: np.ndarray, depth_profile: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -179,7 +177,7 @@ def select_flat(flats: np.ndarray, n_dur: np.ndarray, settings: dict[str, Any]) 
     ``flats`` is :func:`detrended` output ``(windows, n, L)``; returns ``(n, L)``.
     """
     windows = np.asarray(settings["detrend_windows_days"], dtype=np.float64)
-    duration_days = n_dur * settings["cadence_minutes"] / 1440.0
+    duration_days = n_dur * settings["cadence_minutes"] / MINUTES_PER_DAY
     long_enough = windows[None, :] >= TRANSIT_WINDOW_FACTOR * duration_days[:, None]
     choice = np.where(long_enough.any(axis=1), long_enough.argmax(axis=1), windows.size - 1)
     return flats[choice, np.arange(flats.shape[1])]
@@ -274,7 +272,7 @@ def expected_koi_mes(
     :func:`injection.select_flat`; ``flats`` is :func:`injection.detrended`
     output). Windows of stars without a confirmed planet get 0.
     """
-    cadence_days = settings["cadence_minutes"] / 1440.0
+    cadence_days = settings["cadence_minutes"] / MINUTES_PER_DAY
     out = np.zeros(len(time))
     observed = np.isfinite(flats[0])
     confirmed = koi.loc[koi["koi_disposition"] == "CONFIRMED"]
@@ -283,8 +281,7 @@ def expected_koi_mes(
         if not rows.size or not row.koi_period > 0:
             continue
         half = row.koi_duration / 48.0
-        offset = np.mod(time[rows] - row.koi_time0bk + row.koi_period / 2, row.koi_period)
-        inside = np.abs(offset - row.koi_period / 2) <= half
+        inside = np.abs(transit_offset(time[rows], row.koi_period, row.koi_time0bk)) <= half
         n_dur = np.full(rows.size, max(int(round(2 * half / cadence_days)), 1))
         flat = select_flat(flats[:, rows], n_dur, settings)
         value = mes(flat, inside * row.koi_depth * 1e-6, observed[rows], n_dur)
@@ -297,18 +294,18 @@ def synthetic_mes(
 ) -> np.ndarray:
     """MES-like SNR of the synthesize stage's positives (NaN for negatives).
 
-    The noiseless batman model of each positive (:func:`synthetic.transit_models`)
+    The noiseless batman model of each positive (:func:`transits.transit_models`)
     gives the in-transit depth profile; the noise is the light curve's own,
     after the network's detrending, transits masked.
     """
-    from .synthetic import transit_models
+    from .transits import transit_models
 
     out = np.full(len(meta), np.nan)
     positive = np.flatnonzero(meta["label"].to_numpy() == 1)
     if not positive.size:
         return out
     profile = 1.0 - transit_models(params, meta.iloc[positive])
-    cadence_days = settings["cadence_minutes"] / 1440.0
+    cadence_days = settings["cadence_minutes"] / MINUTES_PER_DAY
     hours = meta["duration_hours"].to_numpy()[positive]
     n_dur = np.maximum(np.rint(hours / 24.0 / cadence_days), 1).astype(np.int64)
     rows = np.asarray(flux, dtype=np.float64)[positive]

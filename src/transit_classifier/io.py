@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import hashlib
 import io
 import json
 import os
@@ -18,6 +21,8 @@ import pandas as pd
 
 # np.savez stamps each member with the current time; a fixed stamp keeps bytes stable.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2  # <fcntl.h>, <linux/fs.h>
+_ASIDE = ".old"  # suffix of an output set aside during a swap without RENAME_EXCHANGE
 
 
 @contextlib.contextmanager
@@ -36,25 +41,66 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where the system or file system cannot, so the caller falls back.
+    """
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+
+
+def _swap_in(new: Path, path: Path) -> None:
+    """Put directory ``new`` at ``path``; the previous output ends up at ``new`` (or is gone).
+
+    An existing output is exchanged with the new one in one step, so ``path``
+    never stops existing. Without that system call the old output is renamed
+    aside to ``.<name>.*.old`` first; if the process dies in the short moment
+    before the new one is in place, :func:`_clean_leftovers` restores it.
+    """
+    if not path.exists():
+        os.replace(new, path)
+    elif not _exchange(new, path):
+        aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=_ASIDE, dir=path.parent))
+        os.replace(path, aside)
+        os.replace(new, path)
+        os.replace(aside, new)
+
+
+def _clean_leftovers(path: Path) -> None:
+    """Remove temp directories a killed run left beside ``path`` (restoring a set-aside output)."""
+    for stale in sorted(path.parent.glob(f".{path.name}.*")):
+        if not stale.is_dir():
+            continue
+        if stale.name.endswith(_ASIDE) and not path.exists():
+            os.replace(stale, path)
+        else:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary directory that replaces ``path`` as a whole only on success.
 
-    Temporary directories left by a killed earlier run (``.<name>.*``, ignored
-    by git and DVC) are removed first, so they never pile up.
+    The swap never passes through a moment without an output (see
+    :func:`_swap_in`). Temporary directories left by a killed earlier run
+    (``.<name>.*``, ignored by git and DVC) are removed first, so they never
+    pile up.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
+    _clean_leftovers(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
         tmp.chmod(0o755)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        _swap_in(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -114,3 +160,12 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 110) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(fig)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks so large weights never sit in memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .cadence import MINUTES_PER_DAY
 from .errors import UserError
 
 if TYPE_CHECKING:
@@ -224,11 +225,30 @@ def read_csv(path: str | Path) -> Observations:
             f"{name}: missing column(s) {', '.join(missing)} (found: {found}); the CSV needs "
             "'time' (days) and 'flux' columns"
         )
-    time = pd.to_numeric(frame[columns["time"]], errors="coerce").to_numpy(np.float64)
-    flux = pd.to_numeric(frame[columns["flux"]], errors="coerce").to_numpy(np.float64)
+    time, flux = (_numeric_column(name, frame[columns[key]], key) for key in ("time", "flux"))
     quarter = columns.get("quarter")
     segment = None if quarter is None else pd.factorize(frame[quarter], sort=True)[0]
     return make_observations(name, "csv", time, flux, segment)
+
+
+def _numeric_column(name: str, column: pd.Series, key: str) -> np.ndarray:
+    """A CSV column as floats (blanks and ``nan`` become NaN); text such as ISO dates is refused.
+
+    Coercing dates to NaN silently would leave a curve with no usable point and
+    a message about flux, far from the real problem.
+    """
+    if pd.api.types.is_bool_dtype(column):  # pandas reads True/False as booleans, not text
+        column = column.astype(str)
+    values = pd.to_numeric(column, errors="coerce").to_numpy(np.float64)
+    text = column[np.isnan(values) & column.notna().to_numpy()].astype(str).str.strip()
+    text = text[~text.str.lower().isin(("", "nan", "null", "none", "na", "n/a"))]
+    if len(text):
+        unit = "time in days (e.g. BJD - 2454833)" if key == "time" else "numbers"
+        raise UserError(
+            f"{name}: the {key} column is not numeric ({len(text)} value(s) like "
+            f"{text.iloc[0][:30]!r}); write it as {unit}"
+        )
+    return values
 
 
 # --------------------------------------------------------------------------- segments
@@ -272,7 +292,7 @@ def _grid(
     if n_bins > MAX_GRID_CADENCES:
         raise UserError(
             f"{name}: spans {time.max() - time.min():.0f} days, too long for a "
-            f"{cadence_days * 1440:.1f}-min grid; is the time column in days?"
+            f"{cadence_days * MINUTES_PER_DAY:.1f}-min grid; is the time column in days?"
         )
     counts = np.bincount(index, minlength=n_bins)
     filled = counts > 0
@@ -426,7 +446,7 @@ class WindowRules:
 
     @property
     def cadence_days(self) -> float:
-        return self.cadence_minutes / 1440.0
+        return self.cadence_minutes / MINUTES_PER_DAY
 
     @property
     def inference_stride(self) -> int:

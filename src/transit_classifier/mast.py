@@ -28,16 +28,11 @@ from astropy.utils.exceptions import AstropyUserWarning
 from astroquery.exceptions import RemoteServiceError
 from astroquery.exceptions import TimeoutError as AstroqueryTimeout
 
+from .bundle import load_manifest, verify_bundle
 from .errors import UserError
-from .kepler import (
-    StarLightCurve,
-    from_collection,
-    import_lightkurve,
-    load_koi,
-    load_manifest,
-    star_entry,
-    verify_bundle,
-)
+from .kepler import StarLightCurve, from_collection, star_entry
+from .koi import load_koi
+from .lightcurve import import_lightkurve
 
 T = TypeVar("T")
 
@@ -100,14 +95,40 @@ class Retry:
         raise ValueError("Retry.attempts must be at least 1")
 
 
+def inside_cache(cache_dir: str | Path, *names: str) -> Path:
+    """``cache_dir/names...`` resolved, refused unless it stays inside the cache.
+
+    The names come from MAST's product table; a ``..`` or absolute name must
+    never make a download write, or a purge delete, a file elsewhere.
+
+    Raises
+    ------
+    UserError
+        If the resolved path leaves ``cache_dir``.
+    """
+    root = Path(cache_dir).resolve()
+    path = root.joinpath(*names).resolve()
+    if not path.is_relative_to(root):
+        raise UserError(
+            f"MAST product path {'/'.join(names)!r} leads outside the cache {root}; refusing to "
+            "download or delete it (report it, or use kepler.source: bundled)"
+        )
+    return path
+
+
 def cached_paths(search: Any, cache_dir: str | Path) -> list[Path]:
-    """Where lightkurve caches each product of ``search``.
+    """Where lightkurve caches each product of ``search``, each checked to stay in the cache.
 
     Mirrors ``lightkurve.SearchResult._download_one``: a file already at this
     path is read without downloading, so a truncated one must be removed here.
+
+    Raises
+    ------
+    UserError
+        If a product's path leads outside ``cache_dir``.
     """
     return [
-        Path(
+        inside_cache(
             cache_dir,
             "mastDownload",
             str(row["obs_collection"]),
@@ -135,7 +156,11 @@ def purge_unreadable(paths: Sequence[Path]) -> list[Path]:
 
 
 def download(search: Any, cache_dir: str | Path, retry: Retry) -> Any:
-    """``search.download_all`` into the cache; if a file is unreadable, purge it and fetch again."""
+    """``search.download_all`` into the cache; if a file is unreadable, purge it and fetch again.
+
+    Every product path is checked to stay inside the cache before anything is written.
+    """
+    paths = cached_paths(search, cache_dir)
 
     def fetch() -> Any:
         return retry.call(lambda: search.download_all(download_dir=str(cache_dir)))
@@ -145,7 +170,7 @@ def download(search: Any, cache_dir: str | Path, retry: Retry) -> Any:
     except MastUnreachable:
         raise
     except Exception:  # typically LightkurveError: a cached or fresh file does not open
-        if not purge_unreadable(cached_paths(search, cache_dir)):
+        if not purge_unreadable(paths):
             raise
         return fetch()
 

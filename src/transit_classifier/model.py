@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import UserError
-from .io import atomic_dir, write_json
+from .io import atomic_dir, sha256_file, write_json
 from .preprocess import channel_names, settings_from_params
 
 if TYPE_CHECKING:
@@ -169,15 +169,6 @@ def build_model(input_length: int, train_params: dict[str, Any], channels: int) 
     return keras.Model(inputs, outputs, name=f"transit_classifier_{train_params['architecture']}")
 
 
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def model_config(model: keras.Model) -> dict[str, Any]:
     """The model's Keras config without its compile settings (inference needs none)."""
     import keras
@@ -208,12 +199,33 @@ def save_classifier(model: keras.Model, model_dir: str | Path, info: dict[str, A
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    """A model file's JSON object; anything else (a list, a number, bad bytes) is corrupt."""
     if not path.is_file():
         raise UserError(f"{path}: not found; {FIX} to create the model")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise UserError(f"{path}: not valid JSON (corrupted); {FIX}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a JSON object (found {json.dumps(data)[:20]}); {FIX}")
+    return data
+
+
+def _weights_path(model_dir: Path, info: dict[str, Any]) -> Path:
+    """The weights file ``model.json`` names, refused unless it lies inside ``model_dir``.
+
+    A tampered ``weights_file`` (``../../x.h5``, an absolute path) must not make
+    predict load, or even hash, a file from elsewhere. Only a plain file name is
+    accepted (symlinks a DVC cache may place are not resolved, so they still work).
+    """
+    name = info.get("weights_file", WEIGHTS_FILE)
+    plain = isinstance(name, str) and name not in ("", ".", "..") and Path(name).name == name
+    if not plain or "\\" in name:
+        raise UserError(
+            f"{model_dir / INFO_FILE}: weights_file {name!r} is not a file name inside "
+            f"{model_dir}; {FIX}"
+        )
+    return model_dir / name
 
 
 def load_classifier(model_dir: str | Path = "models") -> tuple[keras.Model, dict[str, Any]]:
@@ -232,7 +244,7 @@ def load_classifier(model_dir: str | Path = "models") -> tuple[keras.Model, dict
     model_dir = Path(model_dir)
     info = _read_json(model_dir / INFO_FILE)
     config = _read_json(model_dir / ARCHITECTURE_FILE)
-    weights = model_dir / info.get("weights_file", WEIGHTS_FILE)
+    weights = _weights_path(model_dir, info)
     if not weights.is_file():
         raise UserError(f"{weights}: not found; {FIX} to create the model")
     if sha256_file(weights) != info.get("weights_sha256"):

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from .cadence import MINUTES_PER_DAY
 from .errors import UserError
 
 INF = math.inf
@@ -317,4 +318,4 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
 def window_days(params: dict[str, Any]) -> float:
     """Length of one light-curve window in days."""
     ds = params["dataset"]
-    return ds["window_length"] * ds["cadence_minutes"] / 1440.0
+    return ds["window_length"] * ds["cadence_minutes"] / MINUTES_PER_DAY

@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import median_filter
 
+from .cadence import MINUTES_PER_DAY
 from .errors import UserError
+from .robust import mad_sigma
 
-MAD_TO_SIGMA = 1.4826
 SETTING_KEYS = ("detrend_method", "detrend_windows_days", "clip_high_sigma", "compress_low_sigma")
 
 
@@ -154,9 +155,8 @@ def flatten(flux: np.ndarray, method: str, window_days: float, cadence_days: flo
 def robust_sigma(flux: np.ndarray) -> np.ndarray:
     """Per-row 1.4826 MAD about the median, ignoring NaN; falls back to the std, then 1."""
     flux = as_batch(flux)
+    mad = mad_sigma(flux, axis=1, keepdims=True)
     with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
-        median = np.nanmedian(flux, axis=1, keepdims=True)
-        mad = np.nanmedian(np.abs(flux - median), axis=1, keepdims=True) * MAD_TO_SIGMA
         std = np.nanstd(flux, axis=1, keepdims=True)
     return np.where(mad > 0, mad, np.where(std > 0, std, 1.0))
 
@@ -178,7 +178,7 @@ def scale_flux(flat: np.ndarray, clip_high: float, compress_low: float) -> np.nd
 
 def flatten_all(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     """``(windows, n, length)``: ``flux`` flattened at each of ``detrend_windows_days``."""
-    cadence_days = settings["cadence_minutes"] / 1440.0
+    cadence_days = settings["cadence_minutes"] / MINUTES_PER_DAY
     return np.stack(
         [
             flatten(flux, settings["detrend_method"], window, cadence_days)

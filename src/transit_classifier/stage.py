@@ -5,14 +5,51 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
+
+import yaml
 
 from .errors import UserError
+
+DVC_FILE = "dvc.yaml"  # stages run from the repository root, as `dvc repro` runs them
 
 
 def quiet_tensorflow() -> None:
     """Silence TensorFlow's C++ log lines before it is imported."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def producing_stage(path: str | os.PathLike, dvc_file: str | Path = DVC_FILE) -> str | None:
+    """The ``dvc.yaml`` stage whose outputs hold ``path``, or None if no stage makes it."""
+    try:
+        stages = yaml.safe_load(Path(dvc_file).read_text())["stages"]
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        return None
+    target = Path(path)
+    if target.is_absolute() and target.is_relative_to(Path.cwd()):
+        target = target.relative_to(Path.cwd())
+    for name, spec in stages.items():
+        for out in spec.get("outs", []) if isinstance(spec, dict) else []:
+            out = Path(next(iter(out)) if isinstance(out, dict) else out)
+            if target == out or out in target.parents:
+                return name
+    return None
+
+
+def missing_input(exc: FileNotFoundError) -> str:
+    """One line for an input file a stage needs but cannot find, naming the stage to rerun.
+
+    A stage run by hand (``python src/train.py``) before its upstream stage
+    would otherwise end in a traceback from deep inside numpy or pandas.
+    """
+    stage = producing_stage(exc.filename) if exc.filename else None
+    if stage is not None:
+        return (
+            f"{exc.filename}: not found (an output of stage '{stage}'); run `dvc repro {stage}` "
+            "first"
+        )
+    return f"{exc.filename}: not found; check the path, or run `dvc repro` to rebuild the outputs"
 
 
 def run(main: Callable[[], None]) -> None:
@@ -22,6 +59,9 @@ def run(main: Callable[[], None]) -> None:
         main()
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except FileNotFoundError as exc:
+        print(f"error: {missing_input(exc)}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         print("error: interrupted; no outputs were replaced", file=sys.stderr)

@@ -1,0 +1,94 @@
+"""A two-point parameter sweep through DVC's experiment queue, on tiny params in a temporary copy.
+
+This is the README's sweep recipe (``dvc exp run --queue -S ...``, ``dvc queue
+start``, ``dvc exp show``) cut to two points and one worker: both queued
+experiments must run to completion and show up in ``dvc exp show`` with their
+param value and the evaluate stage's metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from test_pipeline import BIN, _copy_repo
+
+GAMMAS = {"gamma-1": 1.0, "gamma-3": 3.0}
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(workdir / "src"),  # the copy's package, not the editable install's
+    }
+
+
+def _dvc(workdir: Path, *args: str) -> str:
+    result = subprocess.run(
+        [str(BIN / "dvc"), *args],
+        cwd=workdir,
+        env=_env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"dvc {' '.join(args)}:\n{result.stderr[-4000:]}"
+    return result.stdout
+
+
+def _start_queue(workdir: Path) -> None:
+    """``dvc queue start -j 1``, not captured: the worker it detaches would hold a pipe open."""
+    subprocess.run(
+        [str(BIN / "dvc"), "queue", "start", "-j", "1"],
+        cwd=workdir,
+        env=_env(workdir),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+        check=True,
+    )
+
+
+def _wait_for_queue(workdir: Path, timeout: float) -> str:
+    """Poll ``dvc queue status`` until no task is queued or running; return the last status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = _dvc(workdir, "queue", "status")
+        if not any(word in status for word in ("Queued", "Running")):
+            return status
+        time.sleep(5)
+    raise AssertionError(f"queue still busy after {timeout} s:\n{status}")
+
+
+def _experiments(exp_show: list[dict]) -> dict[str, dict]:
+    """Experiment name -> its ``data`` block, from ``dvc exp show --json``."""
+    return {
+        rev["name"]: rev["data"]
+        for baseline in exp_show
+        for exp in baseline.get("experiments") or []
+        for rev in exp["revs"]
+    }
+
+
+@pytest.mark.slow
+def test_queued_two_point_sweep(tmp_path: Path) -> None:
+    _copy_repo(tmp_path)
+    for name, gamma in GAMMAS.items():
+        _dvc(tmp_path, "exp", "run", "--queue", "-n", name, "-S", f"train.focal_gamma={gamma}")
+    _start_queue(tmp_path)
+    status = _wait_for_queue(tmp_path, timeout=1500)
+    assert status.count("Success") == len(GAMMAS), status
+
+    experiments = _experiments(json.loads(_dvc(tmp_path, "exp", "show", "--json")))
+    assert set(experiments) == set(GAMMAS)
+    for name, data in experiments.items():
+        params = data["params"]["params.yaml"]["data"]
+        assert params["train"]["focal_gamma"] == GAMMAS[name]
+        metrics = data["metrics"]["metrics/evaluate.json"]["data"]
+        assert metrics, name
