@@ -20,6 +20,7 @@ from astropy.table import Table
 from transit_classifier import kepler, kepler_windows, lightcurve, mast
 from transit_classifier.bundle import decode_star, load_bundle, star_file, verify_bundle
 from transit_classifier.bundle_writer import write_bundle
+from transit_classifier.cadence import MINUTES_PER_DAY
 from transit_classifier.errors import UserError
 from transit_classifier.io import load_npz, save_npz
 from transit_classifier.koi import koi_label, load_koi, star_kois
@@ -112,7 +113,7 @@ def test_windows_never_mix_stars_or_quarters(kepler90, quiet_star, koi) -> None:
     assert table["id"].is_unique and list(table.columns) == kepler_windows.WINDOW_COLUMNS
     np.testing.assert_allclose(table["t_start"], pool.time[:, 0])
     np.testing.assert_allclose(table["t_end"], pool.time[:, -1])
-    step_minutes = np.diff(pool.time, axis=1) * 1440.0
+    step_minutes = np.diff(pool.time, axis=1) * MINUTES_PER_DAY
     assert np.abs(step_minutes - 29.4244).max() < 0.5  # a regular cadence grid
     for row, time in zip(table.itertuples(), pool.time, strict=True):
         star = stars[row.kepid]

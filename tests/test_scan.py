@@ -198,3 +198,13 @@ def test_parts_of_a_crashed_batch_are_dropped(tmp_path: Path) -> None:
     assert not orphan.exists()
     assert store.done_keys() == {"k"}
     assert len(store.read("candidates")) == 1
+
+
+def test_missing_model_is_one_line_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "s.parquet"
+    assert run_scan(FIXTURES, "--out", out, "--model-dir", tmp_path / "nope") == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "model.json" in err and "\n" not in err
+    assert not out.exists()

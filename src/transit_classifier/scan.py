@@ -211,6 +211,21 @@ def dispatch(
     return tally, reasons
 
 
+def report(tally: Tally, reasons: list[str], store: ScanStore) -> None:
+    """One summary line on stdout; the first failure reasons as ``error:`` lines on stderr."""
+    print(
+        f"scanned {tally.scored + tally.failed} input(s) ({tally.failed} failed); "
+        f"{tally.windows} windows, {tally.candidates} candidate(s); tables: "
+        + ", ".join(str(store.directory(t)) for t in ("windows", "candidates", "failures"))
+    )
+    for reason in reasons:
+        print(f"error: {reason}", file=sys.stderr)
+    if tally.failed > len(reasons):
+        print(
+            f"error: ... {tally.failed - len(reasons)} more in the failures table", file=sys.stderr
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Scan every input not yet done; print a summary and the first failure reasons.
 
@@ -227,26 +242,18 @@ def run(args: argparse.Namespace) -> int:
     total = sum(1 for _ in pending(sources, set(done), model))
     batches = batched(pending(sources, done, model), args.batch_size)
     score = {
-        "model_dir": str(args.model_dir),
+        "model_dir": str(Path(args.model_dir).resolve()),  # workers may run in other folders
         "operating_point": args.operating_point,
         "model_hash": model,
     }
-    with (
-        tqdm(total=total, desc="scan", unit="input", disable=None) as bar,
-        dask_client(args.scheduler, args.workers) as client,
-    ):
-        tally, reasons = dispatch(client, batches, store, bar, **score)
-    print(
-        f"scanned {tally.scored + tally.failed} input(s) ({tally.failed} failed); "
-        f"{tally.windows} windows, {tally.candidates} candidate(s); tables: "
-        + ", ".join(str(store.directory(t)) for t in ("windows", "candidates", "failures"))
-    )
-    for reason in reasons:
-        print(f"error: {reason}", file=sys.stderr)
-    if tally.failed > len(reasons):
-        print(
-            f"error: ... {tally.failed - len(reasons)} more in the failures table", file=sys.stderr
-        )
+    tally, reasons = Tally(), []
+    if total:  # a rerun with nothing left to do starts no cluster
+        with (
+            tqdm(total=total, desc="scan", unit="input", disable=None) as bar,
+            dask_client(args.scheduler, args.workers) as client,
+        ):
+            tally, reasons = dispatch(client, batches, store, bar, **score)
+    report(tally, reasons, store)
     return 0
 
 
