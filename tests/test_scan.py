@@ -113,19 +113,8 @@ def test_bad_inputs_are_failure_rows_and_good_ones_are_scored(
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("path\nstars/garbage.csv\nmissing.fits\n")
     out = tmp_path / "scan.csv"
-    argv = [
-        stars,
-        manifest,
-        "KIC",
-        "1",
-        "--out",
-        out,
-        "--format",
-        "csv",
-        "--scheduler",
-        dask_address,
-    ]
-    assert run_scan(*argv) == 0
+    argv = [stars, manifest, "KIC", "1", "TIC 1", "--out", out, "--format", "csv"]
+    assert run_scan(*argv, "--scheduler", dask_address) == 0
     store = ScanStore(out, "csv")
     failures = store.read("failures")
     reasons = dict(zip(failures["input"], failures["reason"], strict=True))
@@ -133,9 +122,10 @@ def test_bad_inputs_are_failure_rows_and_good_ones_are_scored(
     assert "not a readable CSV" in reasons[str(stars / "garbage.csv")]
     assert "no such file" in reasons[str(tmp_path / "missing.fits")]
     assert "KIC 1: " in reasons["KIC 1"]  # offline: cannot reach MAST; online: no light curve
+    assert "TIC 1: " in reasons["TIC 1"]
     assert all("\n" not in reason for reason in reasons.values())
     assert set(store.read("windows")["input"]) == {str(good)}
-    assert capsys.readouterr().err.count("error: ") == 4  # the duplicate garbage.csv ran once
+    assert capsys.readouterr().err.count("error: ") == 5  # the duplicate garbage.csv ran once
 
 
 def test_scheduler_option_gives_the_same_rows(
@@ -184,6 +174,10 @@ def test_inputs_stream_from_dirs_globs_manifests_and_ids(tmp_path: Path) -> None
     assert list(iter_inputs(manifests)) == ["KIC 11442793", "KIC 5899262", "TIC 261136679",
                                             "KIC 8417738"]  # fmt: skip
     assert normalise_id("not an id") is None
+    own_output = tmp_path / "b" / "scan.csv"
+    own_output.mkdir()
+    (own_output / "part-1.csv").write_text("input\n")
+    assert list(iter_inputs([str(tmp_path / "b")], frozenset({own_output}))) == [found[0]]
 
 
 def test_parts_of_a_crashed_batch_are_dropped(tmp_path: Path) -> None:
@@ -198,6 +192,11 @@ def test_parts_of_a_crashed_batch_are_dropped(tmp_path: Path) -> None:
     assert not orphan.exists()
     assert store.done_keys() == {"k"}
     assert len(store.read("candidates")) == 1
+    failed = pd.DataFrame([{"input": "b", "input_key": "f", "model_hash": "m", "reason": "bad"}])
+    store.write_batch(store.read("windows").iloc[:0], failed)
+    assert store.done_keys() == {"k", "f"}
+    store.prepare(forget_failures=True)  # --retry-failed
+    assert store.done_keys() == {"k"} and store.read("failures").empty
 
 
 def test_missing_model_is_one_line_before_any_work(

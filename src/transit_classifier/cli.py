@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from tqdm import tqdm
 
 from . import predict as scoring
+from . import scan
 from .artifact import DEFAULT_MODEL_DIR, load_threshold
 from .errors import UserError
 from .stage import quiet_tensorflow
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="model artifact directory (default: the repository's committed model/)",
     )
     predict.set_defaults(func=run_predict)
+    scan.add_parser(commands)
     return parser
 
 
@@ -179,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted; nothing was written", file=sys.stderr)
+        message = "interrupted; predict wrote nothing, a scan keeps its finished batches"
+        print(f"error: {message}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader (`| head`) closed the pipe: stop quietly as Unix tools do, and keep

@@ -37,12 +37,20 @@ from .artifact import DEFAULT_MODEL_DIR, FIX, load_threshold
 from .errors import UserError
 from .model import INFO_FILE
 from .scan_inputs import Task, batched, join_id_tokens, pending
-from .scan_store import FAILURE_COLUMNS, FORMATS, WINDOW_COLUMNS, ScanStore, empty_frame
+from .scan_store import (
+    FAILURE_COLUMNS,
+    FORMATS,
+    TABLES,
+    WINDOW_COLUMNS,
+    ScanStore,
+    empty_frame,
+)
 from .stage import quiet_tensorflow
 
 CONNECT_TIMEOUT = "10s"
 IN_FLIGHT_PER_WORKER = 2  # batches queued per worker: keeps workers busy, memory bounded
 TIC_FIX = "scan its light-curve file, or a CSV with time and flux columns, instead"
+RESUME = "finished batches are kept in the tables: rerun the same scan to resume"
 MAX_REPORTED = 10  # failure lines printed; the failures table holds them all
 
 
@@ -239,8 +247,9 @@ def run(args: argparse.Namespace) -> int:
     model = model_hash(args.model_dir, args.operating_point)
     store.prepare(forget_failures=args.retry_failed)
     done = store.done_keys()
-    total = sum(1 for _ in pending(sources, set(done), model))
-    batches = batched(pending(sources, done, model), args.batch_size)
+    skip = frozenset(store.directory(t).resolve() for t in TABLES)
+    total = sum(1 for _ in pending(sources, set(done), model, skip))
+    batches = batched(pending(sources, done, model, skip), args.batch_size)
     score = {
         "model_dir": str(Path(args.model_dir).resolve()),  # workers may run in other folders
         "operating_point": args.operating_point,
@@ -346,3 +355,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"error: interrupted; {RESUME}", file=sys.stderr)
+        return 130

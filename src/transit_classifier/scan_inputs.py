@@ -37,9 +37,6 @@ class Task:
     key: str
 
 
-# --------------------------------------------------------------------------- inputs
-
-
 def normalise_id(text: str, mission: str = "KIC") -> str | None:
     """``"KIC 11442793"`` for ``"kic11442793"`` or ``"11442793"``; ``"TIC n"`` likewise; else None.
 
@@ -91,28 +88,41 @@ def from_manifest(path: Path, column: str) -> Iterator[str]:
                 yield normalise_id(value, "TIC" if kind == "tic" else "KIC") or value
 
 
-def walk(directory: Path) -> Iterator[str]:
-    """Light-curve files under ``directory``, in sorted order, one folder at a time."""
+def walk(directory: Path, skip: frozenset[Path]) -> Iterator[str]:
+    """Light-curve files under ``directory``, sorted, one folder at a time, outside ``skip``.
+
+    ``skip`` holds the scan's own output folders: their CSV part files must not
+    be read back as light curves when a scan's output lies inside its input.
+    """
     for root, folders, files in os.walk(directory):
-        folders.sort()
+        folders[:] = sorted(f for f in folders if Path(root, f).resolve() not in skip)
         for name in sorted(files):
             if name.lower().endswith(FITS_SUFFIXES + CSV_SUFFIXES):
                 yield os.path.join(root, name)
 
 
-def iter_inputs(sources: Iterable[str]) -> Iterator[str]:
+def glob_files(pattern: str) -> Iterator[str]:
+    """Files matching ``pattern``, lazily; the pattern itself if none does, to fail by name."""
+    found = False
+    for match in glob.iglob(pattern, recursive=True):
+        if Path(match).is_file():
+            found = True
+            yield match
+    if not found:
+        yield pattern
+
+
+def iter_inputs(sources: Iterable[str], skip: frozenset[Path] = frozenset()) -> Iterator[str]:
     """Every input named by ``sources``, streamed; an unknown one passes on to fail by name."""
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            yield from walk(path)
+            yield from walk(path, skip)
         elif path.is_file():
             column = manifest_column(path)
             yield from [source] if column is None else from_manifest(path, column)
         elif GLOB_CHARACTERS & set(source):
-            matches = (m for m in glob.iglob(source, recursive=True) if Path(m).is_file())
-            first = next(matches, None)
-            yield from [source] if first is None else [first, *matches]
+            yield from glob_files(source)
         else:
             yield normalise_id(source) or source
 
@@ -131,9 +141,11 @@ def task_for(text: str, model_hash: str) -> Task:
     return Task(text, target, key)
 
 
-def pending(sources: Sequence[str], done: set[str], model_hash: str) -> Iterator[Task]:
+def pending(
+    sources: Sequence[str], done: set[str], model_hash: str, skip: frozenset[Path] = frozenset()
+) -> Iterator[Task]:
     """Tasks not yet scored; ``done`` grows as they are yielded, so duplicates run once."""
-    for text in iter_inputs(sources):
+    for text in iter_inputs(sources, skip):
         task = task_for(text, model_hash)
         if task.key not in done:
             done.add(task.key)
