@@ -7,7 +7,7 @@ import pytest
 
 from transit_classifier import injection
 from transit_classifier.params import load_params
-from transit_classifier.preprocess import settings_from_params
+from transit_classifier.preprocess import flatten_all, settings_from_params
 from transit_classifier.seeding import make_rng
 from transit_classifier.synthetic import simulate, white_noise_only
 
@@ -64,7 +64,7 @@ def test_inject_reaches_the_target_mes_remeasured_after_injection(
     settings = settings_from_params(params)
     hosts, _ = simulate(params, np.zeros(40, np.int64), make_rng(1, "hosts"))
     hosts = hosts.astype(np.float64)
-    flats = injection.detrended(hosts, settings)
+    flats = flatten_all(hosts, settings)
     assert flats.shape == (2, 40, 1000)  # one flattening per detrending window
     rng = make_rng(2, "inject")
     done = injection.inject(hosts, flats, bank, np.full(40, 12.0), rng, np.arange(40), settings)
@@ -79,7 +79,7 @@ def test_inject_reaches_the_target_mes_remeasured_after_injection(
     depth = done.table["depth_ppm"].to_numpy() * 1e-6
     assert np.allclose(np.nanmax(ratio, axis=1), depth, rtol=1e-6)
     n_dur = done.table["n_dur"].to_numpy()
-    flat = injection.select_flat(injection.detrended(done.flux, settings), n_dur, settings)
+    flat = injection.select_flat(flatten_all(done.flux, settings), n_dur, settings)
     again = injection.mes(flat, shapes * depth[:, None], np.isfinite(done.flux), n_dur)
     assert np.median(again) == pytest.approx(12.0, rel=0.1)
 
@@ -93,7 +93,7 @@ def test_inject_is_deterministic_and_skips_hosts_whose_gaps_hide_transits(
     hosts[0, :] = np.nan
     hosts[0, :3] = 1.0  # a host that is all gap: nothing can be injected into it
     settings = settings_from_params(params)
-    flats = injection.detrended(hosts, settings)
+    flats = flatten_all(hosts, settings)
     runs = [
         injection.inject(
             hosts, flats, bank, np.full(6, 8.0), make_rng(7, "i"), np.arange(6), settings

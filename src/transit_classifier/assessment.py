@@ -25,6 +25,7 @@ from . import injection, recovery
 from .errors import UserError
 from .evaluation import choose_threshold, full_report
 from .io import load_npz
+from .preprocess import flatten_all
 from .seeding import make_rng
 
 PREPARED = Path("data/prepared")
@@ -111,7 +112,7 @@ def build_sets(params: dict[str, Any], settings: dict[str, Any]) -> EvalSets:
     for source, host_flux in hosts.items():
         rng = make_rng(params["seed"], "evaluate", "inject", source)
         target = injection.uniform_in_bins(edges, ev["injection_per_bin"], rng)
-        flats = injection.detrended(host_flux, settings)
+        flats = flatten_all(host_flux, settings)
         done = injection.inject(
             host_flux, flats, bank, target, rng, np.arange(len(host_flux)), settings
         )

@@ -17,7 +17,13 @@ import pandas as pd
 
 from . import injection
 from .errors import UserError
-from .preprocess import check_usable, preprocess, robust_sigma, settings_from_params
+from .preprocess import (
+    check_usable,
+    flatten_all,
+    preprocess,
+    robust_sigma,
+    settings_from_params,
+)
 from .seeding import make_rng
 
 SPLITS = ("train", "val", "test")
@@ -377,7 +383,7 @@ def build(
     real_windows = real_windows.assign(
         mes=injection.expected_koi_mes(
             real_time,
-            injection.detrended(real_flux, settings),
+            flatten_all(real_flux, settings),
             real_windows["kepid"].to_numpy(),
             koi,
             settings,

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import injection
 from .errors import UserError
-from .preprocess import preprocess, settings_from_params
+from .preprocess import flatten_all, from_flats, preprocess, settings_from_params
 from .seeding import make_rng
 
 
@@ -42,7 +42,8 @@ class Hosts:
         flux = np.asarray(flux, dtype=np.float64)
         if len(flux) == 0:
             raise UserError("no injection hosts; rerun `dvc repro prepare` with more negatives")
-        return cls(flux, injection.detrended(flux, settings), preprocess(flux, settings), real)
+        flats = flatten_all(flux, settings)  # once: injection depths and the inputs share it
+        return cls(flux, flats, from_flats(flux, flats, settings), real)
 
 
 def injected_examples(

@@ -252,11 +252,6 @@ def uniform_in_bins(edges: np.ndarray, per_bin: int, rng: np.random.Generator) -
     return low + (high - low) * rng.random(low.size)
 
 
-def detrended(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
-    """``(windows, n, L)``: light curves flattened exactly like the network's input channels."""
-    return flatten_all(flux, settings)
-
-
 def expected_koi_mes(
     time: np.ndarray,
     flats: np.ndarray,
@@ -309,6 +304,6 @@ def synthetic_mes(
     hours = meta["duration_hours"].to_numpy()[positive]
     n_dur = np.maximum(np.rint(hours / 24.0 / cadence_days), 1).astype(np.int64)
     rows = np.asarray(flux, dtype=np.float64)[positive]
-    flat = select_flat(detrended(rows, settings), n_dur, settings)
+    flat = select_flat(flatten_all(rows, settings), n_dur, settings)
     out[positive] = mes(flat, profile, np.isfinite(rows), n_dur)
     return out

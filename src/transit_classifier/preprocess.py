@@ -215,8 +215,15 @@ def preprocess(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     """
     flux = as_batch(flux)
     check_usable(flux)
-    flats = flatten_all(flux, settings)
-    gap = ~np.isfinite(flux)
+    return from_flats(flux, flatten_all(flux, settings), settings)
+
+
+def from_flats(flux: np.ndarray, flats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+    """:func:`preprocess` from :func:`flatten_all`'s output.
+
+    A caller that needs the flattened flux too (the injection hosts) detrends once.
+    """
+    gap = ~np.isfinite(as_batch(flux))
     channels = [
         np.where(
             gap, 0.0, scale_flux(flat, settings["clip_high_sigma"], settings["compress_low_sigma"])
