@@ -11,8 +11,8 @@ run once, then ``src/train.py`` runs in a fresh subprocess per configuration
 * ``NPY_DISABLE_CPU_FEATURES`` NumPy's runtime SIMD dispatch (X86_V4 = AVX-512, X86_V3 = AVX2)
 * ``OPENBLAS_CORETYPE``        the OpenBLAS kernels behind NumPy/SciPy (Haswell = AVX2)
 * ``NUMBA_CPU_NAME/FEATURES``  the host target numba compiles wotan's fastmath loops for
-* ``ISA_CHECK_JIT``            forces ``model.jit_compile`` (XLA) on or off after compile;
-                               ``XLA_FLAGS=--xla_cpu_max_isa=...`` caps XLA's CPU codegen
+* ``ISA_CHECK_JIT``            asks for ``model.jit_compile`` (XLA) after compile; Keras refuses
+                               it (stays False) while op determinism is enabled, as in training
 
 For every run it records the sha256 of each file in ``models/``, the
 validation metrics of ``metrics/train.json``, the resolved ``jit_compile`` and
@@ -75,7 +75,8 @@ CONFIGS: dict[str, dict[str, str]] = {
     "numba_generic": dict(NUMBA_GENERIC),
     "avx2_machine": dict(AVX2_MACHINE),
     "avx2_machine_onednn1": {**AVX2_MACHINE, "TF_ENABLE_ONEDNN_OPTS": "1"},
-    # XLA (off by default: Keras resolves jit_compile="auto" to False on a CPU-only host)
+    # XLA: "auto" resolves to False on a CPU-only host, and Keras refuses True under
+    # enable_op_determinism; kept to show the resolved value (``jit_compile`` in the results)
     "xla": {"ISA_CHECK_JIT": "1"},
     "xla_avx2": {"ISA_CHECK_JIT": "1", "XLA_FLAGS": "--xla_cpu_max_isa=AVX2"},
 }
@@ -99,7 +100,7 @@ SIZES = {
 }
 
 # Runs src/train.py in the copy; reports the resolved jit_compile, optionally forces it.
-RUNNER = '''
+RUNNER = """
 import importlib.util, os, sys
 from transit_classifier import stage, training
 
@@ -120,7 +121,7 @@ if os.environ.get("ISA_CHECK_VAL_INJECTIONS"):  # fewer validation injections: a
     train_stage.VALIDATION_INJECTIONS = int(os.environ["ISA_CHECK_VAL_INJECTIONS"])
 sys.argv = ["src/train.py"]
 stage.run(train_stage.main)
-'''
+"""
 
 
 def _pipeline_helpers():
@@ -243,9 +244,9 @@ def weight_arrays(path: str) -> list:
     arrays: list = []
     with h5py.File(path, "r") as handle:
         handle.visititems(
-            lambda key, obj: arrays.append((key, np.asarray(obj)))
-            if isinstance(obj, h5py.Dataset)
-            else None
+            lambda key, obj: (
+                arrays.append((key, np.asarray(obj))) if isinstance(obj, h5py.Dataset) else None
+            )
         )
     return sorted(arrays, key=lambda item: item[0])
 

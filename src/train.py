@@ -1,5 +1,6 @@
 """Stage `train`: fit the Conv1D + LSTM on the prepared training split plus fresh injections."""
 
+import os
 import time
 
 from transit_classifier import stage
@@ -65,6 +66,7 @@ def main() -> None:
         history, best_epoch, model, train_params, len(data.y), len(val[1])
     )
     summary["injected_transits_seen"] = params["inject"]["per_epoch"] * epochs_run
+    summary["onednn_max_cpu_isa"] = os.environ.get("ONEDNN_MAX_CPU_ISA", "")  # see stage.py
     write_json(METRICS, summary)
 
 

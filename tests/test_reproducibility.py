@@ -88,4 +88,3 @@ def test_weights_do_not_depend_on_the_cpu_isa():
         "weights differ from an AVX2 machine's: pin ONEDNN_MAX_CPU_ISA before TensorFlow starts"
         + ("" if _host_has_avx512() else " (this host has no AVX-512)")
     )
-

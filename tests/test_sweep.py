@@ -28,14 +28,14 @@ def _env(workdir: Path) -> dict[str, str]:
     }
 
 
-def _dvc(workdir: Path, *args: str) -> str:
+def _dvc(workdir: Path, *args: str, timeout: float = 120) -> str:
     result = subprocess.run(
         [str(BIN / "dvc"), *args],
         cwd=workdir,
         env=_env(workdir),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
     assert result.returncode == 0, f"dvc {' '.join(args)}:\n{result.stderr[-4000:]}"
     return result.stdout
@@ -76,9 +76,23 @@ def _experiments(exp_show: list[dict]) -> dict[str, dict]:
     }
 
 
+def _commit_upstream_stages(workdir: Path) -> None:
+    """Reproduce and commit the stages a training sweep leaves alone (data up to `prepare`).
+
+    Stages with uncached outputs are not in DVC's run cache, so without a committed
+    lock every queued experiment would rebuild the data; with it, each runs only
+    `train` and `evaluate`.
+    """
+    _dvc(workdir, "repro", "prepare", timeout=900)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run(["git", "add", "-A"], cwd=workdir, check=True)
+    subprocess.run([*git, "commit", "-qm", "data"], cwd=workdir, check=True)
+
+
 @pytest.mark.slow
 def test_queued_two_point_sweep(tmp_path: Path) -> None:
     _copy_repo(tmp_path)
+    _commit_upstream_stages(tmp_path)
     for name, gamma in GAMMAS.items():
         _dvc(tmp_path, "exp", "run", "--queue", "-n", name, "-S", f"train.focal_gamma={gamma}")
     _start_queue(tmp_path)
@@ -87,8 +101,9 @@ def test_queued_two_point_sweep(tmp_path: Path) -> None:
 
     experiments = _experiments(json.loads(_dvc(tmp_path, "exp", "show", "--json")))
     assert set(experiments) == set(GAMMAS)
+    metrics = {}
     for name, data in experiments.items():
-        params = data["params"]["params.yaml"]["data"]
-        assert params["train"]["focal_gamma"] == GAMMAS[name]
-        metrics = data["metrics"]["metrics/evaluate.json"]["data"]
-        assert metrics, name
+        assert data["params"]["params.yaml"]["data"]["train"]["focal_gamma"] == GAMMAS[name]
+        metrics[name] = data["metrics"]["metrics/evaluate.json"]["data"]
+        assert metrics[name], name
+    assert metrics["gamma-1"] != metrics["gamma-3"]  # the param reached the training

@@ -15,9 +15,19 @@ DVC_FILE = "dvc.yaml"  # stages run from the repository root, as `dvc repro` run
 
 
 def quiet_tensorflow() -> None:
-    """Silence TensorFlow's C++ log lines before it is imported."""
+    """Silence TensorFlow's C++ log lines and pin its CPU kernels, before it is imported.
+
+    Even with ``TF_ENABLE_ONEDNN_OPTS=0`` TensorFlow's float32 MatMul and Conv1D
+    run oneDNN's sgemm, which picks its code by instruction set: an AVX-512
+    CPU then sums in another order than an AVX2 one and trains other weights.
+    Capping oneDNN at AVX2 gave the same weights on AVX-512 and AVX2 code paths
+    (``reports/reproducibility.md``), for about 10% more training CPU time.
+    A value already set in the environment wins, and is recorded in
+    ``metrics/train.json``.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 
 
 def producing_stage(path: str | os.PathLike, dvc_file: str | Path = DVC_FILE) -> str | None:
