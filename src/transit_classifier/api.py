@@ -8,6 +8,8 @@ Examples
 >>> lc = lk.read("tests/fixtures/kepler/kplr011442793-2010174085026_llc.fits")
 >>> table = model.score(lc)                      # doctest: +SKIP
 >>> table.loc[table["verdict"] == "transit", ["start", "end", "probability"]]  # doctest: +SKIP
+>>> model.vet(lc, "kepler90_vetting.png").epoch  # Kepler-90 h, seen once  # doctest: +SKIP
+472.11...
 
 The same light-curve and preprocessing path as training and ``predict`` is used,
 so a window scores the same here, on the command line and in the pipeline.
@@ -22,12 +24,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import lightcurve
+from . import lightcurve, vetting
 from . import predict as scoring
 from .artifact import DEFAULT_MODEL_DIR, load_threshold
 from .errors import UserError
+from .io import save_figure
 
-COLUMNS = ("input", "start", "end", "probability", "verdict", "missing_fraction")
+CANDIDATE_COLUMNS = ("period", "epoch", "duration", "depth")
+COLUMNS = (
+    "input",
+    "start",
+    "end",
+    "probability",
+    "verdict",
+    "missing_fraction",
+    *CANDIDATE_COLUMNS,
+)
 
 
 @dataclass
@@ -65,7 +77,12 @@ class TransitClassifier:
         -------
         pandas.DataFrame
             Columns :data:`COLUMNS`: window start and end (days), transit
-            probability (NaN if too sparse to score) and verdict at :attr:`threshold`.
+            probability (NaN if too sparse to score) and verdict at :attr:`threshold`,
+            then :data:`CANDIDATE_COLUMNS` (days, depth as a fraction): the
+            candidate of the whole light curve (:meth:`vet`, one box search per
+            light curve) on the flagged rows holding one of its transits, NaN
+            elsewhere (a flagged window without one has no estimate of its own).
+            ``period`` is NaN for a single transit.
 
         Raises
         ------
@@ -75,6 +92,62 @@ class TransitClassifier:
         prediction = scoring.predict_lightcurve(
             self._observations(data, flux, name), self.model, self.setup
         )
+        table = self._windows(prediction)
+        if prediction.flagged.any():
+            candidate = vetting.vet(prediction, self.setup.preprocessing)[0]
+            times = candidate.transit_times[None, :]
+            holds = (times >= table[["start"]].to_numpy()) & (times <= table[["end"]].to_numpy())
+            rows = prediction.flagged & holds.any(axis=1)
+            for column in CANDIDATE_COLUMNS:
+                table.loc[rows, column] = getattr(candidate, column)
+        return table
+
+    def vet(
+        self,
+        data: Any,
+        path: str | Path | None = None,
+        flux: np.ndarray | None = None,
+        name: str = "input",
+    ) -> vetting.Candidate:
+        """Estimate the transit candidate of a light curve and optionally save its vetting plot.
+
+        The light curve is scored first so the flagged windows can be shaded and
+        a single transit looked for inside them; the box search itself runs on
+        the whole detrended light curve (see :mod:`transit_classifier.vetting`).
+
+        Parameters
+        ----------
+        data, flux, name
+            As for :meth:`score`.
+        path
+            Where to write the one-page vetting PNG (raw and detrended flux,
+            folded transit with the box model, odd/even depths); None writes nothing.
+
+        Returns
+        -------
+        vetting.Candidate
+            Period (NaN for a single transit), epoch, duration, depth with error
+            and SNR, odd/even depths and their difference in sigma, transit times.
+
+        Raises
+        ------
+        UserError
+            For unreadable input, or a light curve too short to search.
+        """
+        from .vetting_figures import prediction_figure
+
+        prediction = scoring.predict_lightcurve(
+            self._observations(data, flux, name), self.model, self.setup
+        )
+        candidate, flat = vetting.vet(prediction, self.setup.preprocessing)
+        if path is not None:
+            save_figure(prediction_figure(prediction, flat, candidate), path)
+        return candidate
+
+    @staticmethod
+    def _windows(prediction: scoring.Prediction) -> pd.DataFrame:
+        """One row per window, candidate columns NaN."""
+        nan = np.full(len(prediction.verdict), np.nan)
         return pd.DataFrame(
             {
                 "input": prediction.lightcurve.name,
@@ -83,6 +156,7 @@ class TransitClassifier:
                 "probability": prediction.probability,
                 "verdict": prediction.verdict,
                 "missing_fraction": prediction.missing_fraction,
+                **{column: nan for column in CANDIDATE_COLUMNS},
             },
             columns=list(COLUMNS),
         )

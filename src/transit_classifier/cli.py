@@ -2,8 +2,9 @@
 
 ``transit-classifier predict FILE_OR_KIC ...`` (or ``python -m transit_classifier
 predict ...``) prints a per-window table, ``--json`` for scripts, ``--plot`` for
-a figure. Problems the user can fix end as one ``error: ...`` line and exit 1;
-usage errors exit 2 (argparse's convention).
+a figure, ``--vet DIR`` for one vetting page per flagged input. Problems the
+user can fix end as one ``error: ...`` line and exit 1; usage errors exit 2
+(argparse's convention).
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from . import predict as scoring
-from . import scan
+from . import scan, vetting
 from .artifact import DEFAULT_MODEL_DIR, load_threshold
 from .errors import UserError
 from .stage import quiet_tensorflow
@@ -96,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", type=_png, metavar="OUT.png", help="save light curves with flagged windows shaded"
     )
     predict.add_argument(
+        "--vet",
+        metavar="DIR",
+        help="write a vetting page (NAME_vetting.png: light curve, folded transit, odd/even "
+        "depths) for every input with a flagged window",
+    )
+    predict.add_argument(
         "--threshold",
         type=_probability,
         help="decision threshold in [0, 1] (default: the model's validated operating point)",
@@ -126,11 +136,64 @@ def _each(items: Sequence, work: Callable, desc: str, failures: list[str]) -> li
     return done
 
 
+def _candidates(
+    predictions: list[scoring.Prediction], setup: scoring.ModelSetup, failures: list[str]
+) -> dict[str, tuple[vetting.Candidate, Any]]:
+    """Candidate and detrended flux of every flagged input, keyed by its name."""
+    flagged = [p for p in predictions if p.flagged.any()]
+    return dict(
+        _each(
+            flagged,
+            lambda p: (p.lightcurve.name, vetting.vet(p, setup.preprocessing)),
+            "vetting",
+            failures,
+        )
+    )
+
+
+def _with_candidates(records: dict[str, Any], found: dict[str, tuple]) -> dict[str, Any]:
+    """``--json`` records with a ``candidate`` object on each flagged input (NaN as null)."""
+    for record in records["inputs"]:
+        if record["input"] in found:
+            candidate = found[record["input"]][0]
+            fields = {k: v if v == v else None for k, v in candidate.as_dict().items()}
+            record["candidate"] = {**fields, "transit_times": candidate.transit_times.tolist()}
+    return records
+
+
+def vetting_path(directory: str, name: str) -> Path:
+    """``DIR/<input file name without extension>_vetting.png``, safe for any input name."""
+    stem = re.sub(r"(\.fits|\.fit|\.csv)(\.gz)?$", "", Path(name).name, flags=re.IGNORECASE)
+    return Path(directory) / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem).strip('_')}_vetting.png"
+
+
+def _write_vetting(
+    predictions: list[scoring.Prediction], found: dict[str, tuple], directory: str
+) -> str | None:
+    """Save each flagged input's vetting page; the first write failure is one line, then stop."""
+    from .io import save_figure
+    from .vetting_figures import prediction_figure
+
+    for p in predictions:
+        if p.lightcurve.name in found:
+            candidate, flat = found[p.lightcurve.name]
+            path = vetting_path(directory, p.lightcurve.name)
+            try:
+                save_figure(prediction_figure(p, flat, candidate), path)
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                return (
+                    f"{directory}: cannot write the vetting plots ({reason}); the results above "
+                    "are complete; choose a writable --vet directory"
+                )
+    return None
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """Score every readable input; report each bad one on its own line and exit 1 if any failed.
 
-    Results are printed before the plot is drawn, so a plot that cannot be
-    written never loses them.
+    Results are printed before the plot and vetting pages are drawn, so a
+    figure that cannot be written never loses them.
     """
     from .model import load_classifier
 
@@ -149,8 +212,9 @@ def run_predict(args: argparse.Namespace) -> int:
     predictions = _each(
         curves, lambda curve: scoring.predict_lightcurve(curve, model, setup), "scoring", failures
     )
+    found = _candidates(predictions, setup, failures) if args.json or args.vet else {}
     if predictions and args.json:
-        print(json.dumps(scoring.to_records(predictions, setup), indent=2))
+        print(json.dumps(_with_candidates(scoring.to_records(predictions, setup), found), indent=2))
     elif predictions:
         print(scoring.format_table(predictions, threshold))
     sys.stdout.flush()
@@ -162,6 +226,8 @@ def run_predict(args: argparse.Namespace) -> int:
                 f"{args.plot}: cannot write the plot ({exc.strerror or type(exc).__name__}); "
                 "the results above are complete; choose a writable --plot path"
             )
+    if found and args.vet:
+        failures.extend(filter(None, [_write_vetting(predictions, found, args.vet)]))
     for line in failures:
         print(f"error: {line}", file=sys.stderr)
     return 1 if failures else 0

@@ -164,11 +164,12 @@ def _part_segments(lc: Any, index: int, in_collection: bool) -> np.ndarray:
     return split_at_gaps(np.asarray(lc.time.value, np.float64))
 
 
-def from_lightkurve(data: Any, name: str | None = None) -> Observations:
+def from_lightkurve(data: Any, name: str | None = None, source: str = "lightkurve") -> Observations:
     """Observations of a ``lightkurve.LightCurve`` or ``LightCurveCollection``.
 
     Uses the ``flux`` column as is (PDCSAP for Kepler/TESS products) and the
-    ``cadenceno`` column when every part has one.
+    ``cadenceno`` column when every part has one. ``source`` says where the
+    object came from (``"fits"`` when a file was read through lightkurve).
 
     Raises
     ------
@@ -196,7 +197,7 @@ def from_lightkurve(data: Any, name: str | None = None) -> Observations:
     if all("cadenceno" in lc.colnames for lc in parts):
         cadenceno = np.concatenate([lk_column(lc, "cadenceno") for lc in parts])
     label = name or str(parts[0].meta.get("OBJECT") or parts[0].meta.get("LABEL") or "light curve")
-    return make_observations(label, "lightkurve", time, flux, segment, cadenceno)
+    return make_observations(label, source, time, flux, segment, cadenceno)
 
 
 def read_csv(path: str | Path) -> Observations:

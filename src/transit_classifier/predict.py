@@ -1,8 +1,8 @@
 """Score anyone's light curves with the trained classifier (`transit-classifier predict`).
 
-A light curve of any length and cadence (Kepler FITS, CSV, a KIC id fetched
-from MAST, or a lightkurve object) goes through the same light-curve path as
-the training windows (:mod:`transit_classifier.lightcurve`): per-segment
+A light curve of any length and cadence (Kepler or TESS SPOC FITS, CSV, a KIC
+id fetched from MAST, or a lightkurve object) goes through the same light-curve
+path as the training windows (:mod:`transit_classifier.lightcurve`): per-segment
 normalisation, the model's cadence grid, windows inside one quarter/segment,
 and the model's own missing-cadence limit. Windows overlap by half (the last
 one flush with the segment's end, so the tail is scored too), are preprocessed
@@ -29,6 +29,7 @@ from .kepler import read_fits
 from .lightcurve import Observations, WindowRules, Windows
 from .preprocess import preprocess
 from .robust import mad_sigma
+from .tess import read_tess_fits, telescope
 
 FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz")
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -40,6 +41,7 @@ KIC_ATTEMPTS, KIC_BACKOFF_SECONDS = 2, 1.0  # one quick retry for a flaky connec
 # near zero for its scatter was mean-subtracted, and its "relative flux" would be meaningless.
 MAX_RELATIVE_SCATTER = 0.05
 REFETCH = "pass a downloaded Kepler FITS file or a CSV with time and flux columns instead"
+FITS_KINDS = "a Kepler (kplr*_llc.fits) or TESS (tess*_lc.fits) light-curve FITS"
 # Beyond any JD, MJD, BKJD or BTJD date (27,000 years): a fill value (-1e30) or a unit error.
 MAX_ABS_TIME_DAYS = 1e7
 # No star is this bright in any unit: flux this large is a fill value (1e20, -1e30, 9.9e37).
@@ -182,7 +184,7 @@ def check_flux(curve: Observations) -> Observations:
 
 
 def not_a_lightcurve(path: Path) -> str | None:
-    """Why a whole, readable FITS file is not a Kepler light curve, or None.
+    """Why a whole, readable FITS file is not a Kepler or TESS light curve, or None.
 
     An image, or a table without TIME or PDCSAP_FLUX, is not damaged, so it
     must not be reported as a truncated download. A file astropy cannot parse,
@@ -203,13 +205,17 @@ def not_a_lightcurve(path: Path) -> str | None:
     if found < promised or any({"TIME", "PDCSAP_FLUX"} <= names for names in columns):
         return None
     if any("TIME" in names for names in columns):
-        return "not a Kepler light curve (its table has no PDCSAP_FLUX column)"
+        return "not a Kepler or TESS light curve (its table has no PDCSAP_FLUX column)"
     what = "an image" if images and not tables else "no table with a TIME column"
     return f"not a light-curve table (it holds {what})"
 
 
 def read_fits_lightcurve(path: Path) -> Observations:
-    """Read a Kepler light-curve FITS file: default quality mask, PDCSAP flux.
+    """Read a Kepler or TESS SPOC light-curve FITS file: default quality mask, PDCSAP flux.
+
+    The TELESCOP keyword picks the reader: Kepler files keep their cadence
+    numbers (the training path, exact), TESS sectors are binned by time
+    (:mod:`transit_classifier.tess`).
 
     Raises
     ------
@@ -219,10 +225,9 @@ def read_fits_lightcurve(path: Path) -> Observations:
     """
     reason = not_a_lightcurve(path)
     if reason is not None:
-        raise UserError(
-            f"{path}: {reason}; pass a Kepler light-curve FITS (kplr*_llc.fits) or a CSV with "
-            "time and flux columns"
-        )
+        raise UserError(f"{path}: {reason}; pass {FITS_KINDS} or a CSV with time and flux columns")
+    if telescope(path) == "TESS":
+        return read_tess_fits(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lightkurve's notes would break the one-line contract
         star = read_fits([path])
@@ -269,8 +274,8 @@ def _read_input(text: str, cache_dir: str | Path) -> Observations:
         if suffix in CSV_SUFFIXES:
             return lightcurve.read_csv(path)
         raise UserError(
-            f"{text}: unknown file type '{suffix or path.name}'; pass a Kepler .fits light curve "
-            "or a .csv with time and flux columns"
+            f"{text}: unknown file type '{suffix or path.name}'; pass a Kepler or TESS .fits "
+            "light curve or a .csv with time and flux columns"
         )
     kic = parse_kic(text)
     if kic is not None:
