@@ -65,7 +65,7 @@ class TransitClassifier:
         ----------
         data
             A ``lightkurve.LightCurve`` or ``LightCurveCollection`` (quarters or
-            sectors become segments), a path to a Kepler FITS or CSV file, a list
+            sectors become segments), a path to a Kepler or TESS FITS or CSV file, a list
             of such paths holding parts of one star (stitched into one light
             curve), or an array of times in days when ``flux`` is given.
         flux

@@ -62,7 +62,8 @@ def _add_input_arguments(predict: argparse.ArgumentParser) -> None:
         "inputs",
         nargs="+",
         metavar="FILE_OR_KIC",
-        help="Kepler light-curve FITS (*_llc.fits), CSV with time (days) and flux columns, "
+        help="Kepler or TESS SPOC light-curve FITS (*_llc.fits, *_lc.fits), "
+        "CSV with time (days) and flux columns, "
         "or a KIC id ('KIC 11442793', kic11442793, 11442793) downloaded from MAST",
     )
     predict.add_argument(
@@ -81,7 +82,7 @@ def _add_input_arguments(predict: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="transit-classifier",
-        description="Find exoplanet transits in Kepler-like light curves with the trained model.",
+        description="Find exoplanet transits in Kepler or TESS light curves with the trained model",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     predict = commands.add_parser(
