@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
 from transit_classifier import artifact, assessment, figures, recovery, stage
 from transit_classifier import evaluation as ev
 from transit_classifier.io import save_figure, write_csv, write_json
@@ -19,7 +21,7 @@ from transit_classifier.preprocess import preprocess
 
 MODEL_DIR = "models"
 ARTIFACT_DIR = "model"
-NAMES = {"network": "Conv1D+LSTM", "baseline": "wotan+BLS"}
+NAMES = {"network": "Conv1D+LSTM", "baseline": "wotan+BLS", "combined": "network or BLS"}
 
 
 def network_scores(model: Any, info: dict[str, Any], sets: assessment.EvalSets) -> dict:
@@ -40,6 +42,28 @@ def baseline_scores(params: dict[str, Any], sets: assessment.EvalSets) -> tuple[
         if name != "val":
             scores[name] = search.search(flux)[statistic].to_numpy()
     return scores, info
+
+
+def combined_scores(scores: dict[str, dict], sets: assessment.EvalSets) -> dict:
+    """The network and the baseline as one detector, calibrated on validation negatives only.
+
+    The two miss different transits (``metrics/head_to_head.json``), so each
+    score becomes its tail fraction among the validation negatives (an
+    empirical p-value) and a light curve scores by the rarer of its two: minus
+    the smaller fraction. Its thresholds are then set like the others', so the
+    combination pays for its second look in false positives.
+    """
+    val_negative = sets.val["y"] == 0
+
+    def tail(method: str, values: np.ndarray) -> np.ndarray:
+        by_set = scores[method]
+        negatives = np.sort(np.r_[by_set["val"][val_negative], by_set["val_real_negatives"]])
+        return 1.0 - np.searchsorted(negatives, values, side="left") / negatives.size
+
+    return {
+        name: -np.minimum(tail("network", values), tail("baseline", scores["baseline"][name]))
+        for name, values in scores["network"].items()
+    }
 
 
 def recall_curves(
@@ -93,6 +117,7 @@ def main() -> None:
     timings["network"] = time.perf_counter() - start - sum(timings.values())
     scores["baseline"], baseline_info = baseline_scores(params, sets)
     timings["baseline"] = time.perf_counter() - start - sum(timings.values())
+    scores["combined"] = combined_scores(scores, sets)
     reports = {method: assessment.method_report(s, sets, params) for method, s in scores.items()}
     reports["baseline"]["search"] = baseline_info
     write_outputs(params, sets, scores, reports)
@@ -121,6 +146,7 @@ def write_outputs(
     write_json("metrics/evaluate.json", assessment.headline_metrics(reports, fpr))
     write_json("metrics/network.json", reports["network"])
     write_json("metrics/baseline.json", reports["baseline"])
+    write_json("metrics/combined.json", reports["combined"])
     scored = {
         method: ev.Scored(NAMES[method], sets.test["y"], s["test"], reports[method]["threshold"])
         for method, s in scores.items()

@@ -208,3 +208,27 @@ def test_headline_metrics_pick_the_judged_numbers_from_the_full_reports():
     assert head["baseline"]["recall_syn_mes_ge_10"] == pytest.approx(0.45)
     assert head["network"]["transit_f1"] == 0.7
     assert head["network"]["non_koi_flag_rate"] == 0.01
+
+
+def test_combined_score_takes_the_rarer_of_the_two_validation_tail_fractions():
+    import runpy
+    from pathlib import Path
+
+    from transit_classifier.assessment import EvalSets
+
+    stage = runpy.run_path(str(Path(__file__).resolve().parents[1] / "src" / "evaluate.py"))
+    negatives = np.arange(100, dtype=float) / 100  # validation negatives score 0.00 ... 0.99
+    val_y = np.zeros(100, int)
+    sets = EvalSets(flux={}, val={"y": val_y}, test={}, real_test={})
+    scores = {
+        method: {"val": negatives, "val_real_negatives": np.array([]), "test": test}
+        for method, test in (
+            ("network", np.array([0.995, 0.5, 0.0])),
+            ("baseline", np.array([0.0, 0.985, 0.5])),
+        )
+    }
+    combined = stage["combined_scores"](scores, sets)
+    # tail fractions: network 0.0 / 0.5 / 1.0, baseline 1.0 / 0.01 / 0.5
+    assert combined["test"] == pytest.approx([0.0, -0.01, -0.5])
+    # a higher score on both methods is never a less transit-like combination
+    assert np.all(np.diff(combined["val"]) >= 0)

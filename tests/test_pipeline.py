@@ -114,7 +114,7 @@ def test_dvc_repro_end_to_end_is_reproducible(tmp_path):
         assert (first / "metrics" / name).is_file(), name
     headline = json.loads((first / "metrics" / "evaluate.json").read_text())
     numbers = [v for block in headline.values() for v in block.values()]
-    assert len(numbers) == 14  # what `dvc exp show` prints: few enough to read
+    assert len(numbers) == 18  # what `dvc exp show` prints: few enough to read
     network = json.loads((first / "metrics" / "network.json").read_text())
     assert headline["network"]["roc_auc"] == network["roc_auc"]
     for name in ("roc_pr.png", "confusion_matrix.png", "recall_vs_mes.png"):
