@@ -10,6 +10,7 @@ SCRIPTS = [
     "bench_pipeline.py",
     "bench_baseline.py",
     "bench_inference.py",
+    "bench_scan.py",
 ]
 
 if __name__ == "__main__":
