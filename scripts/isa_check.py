@@ -140,21 +140,10 @@ def make_copy(dest: Path, size: str, from_head: bool = True) -> None:
             ["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-        for name in ("dvc.lock", "metrics", "plots"):  # outputs are regenerated, not copied
-            target = dest / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-        params = helpers._merge(yaml.safe_load((dest / "params.yaml").read_text()), helpers.TINY)
-        git = ["git", "-c", "user.name=isa", "-c", "user.email=isa@example.com"]
-        subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
-        subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
-        subprocess.run([*git, "commit", "-qm", "copy"], cwd=dest, check=True)
+        helpers._tiny_repo(dest)
     else:  # the working tree as tests/test_pipeline.py copies it
         helpers._copy_repo(dest)
-        params = yaml.safe_load((dest / "params.yaml").read_text())
-    params = helpers._merge(params, SIZES[size])
+    params = helpers._merge(yaml.safe_load((dest / "params.yaml").read_text()), SIZES[size])
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (dest / "_isa_runner.py").write_text(RUNNER)
 

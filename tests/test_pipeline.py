@@ -61,6 +61,11 @@ def _copy_repo(dest: Path) -> None:
         if src.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)
+    _tiny_repo(dest)
+
+
+def _tiny_repo(dest: Path) -> None:
+    """Turn a copied tree into a fresh git repo with tiny params and no outputs."""
     for name in ("dvc.lock", "metrics", "plots"):  # outputs are regenerated, not copied
         target = dest / name
         if target.is_dir():

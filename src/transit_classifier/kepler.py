@@ -12,17 +12,15 @@ Labelled windows are cut from these arrays in
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from astropy.utils.exceptions import AstropyUserWarning
 
 from .errors import UserError
-from .lightcurve import import_lightkurve, lk_column
+from .lightcurve import import_lightkurve, lk_column, read_lightkurve_file
 
 TICKS_PER_DAY = 10_000_000  # time resolution 1e-7 day (8.64 ms): the archive CSVs' precision
 UNKNOWN_QUARTER = -1  # relative-time stars: segment k (split at gaps) is stored as quarter -k
@@ -139,14 +137,7 @@ def read_fits(paths: Sequence[str | Path]) -> StarLightCurve:
         path = Path(path)
         if not path.is_file():
             raise UserError(f"{path}: file not found; check the path")
-        try:
-            with warnings.catch_warnings(action="ignore", category=AstropyUserWarning):
-                curve = lk.read(str(path), quality_bitmask="default")
-        except Exception as exc:  # lightkurve wraps every reader failure in LightkurveError
-            raise UserError(
-                f"{path}: cannot read this FITS light curve ({type(exc).__name__}); the file is "
-                "truncated or corrupt: delete it and download it again"
-            ) from None
+        curve = read_lightkurve_file(path, "FITS light curve")
         if not isinstance(curve, lk.KeplerLightCurve) or "QUARTER" not in curve.meta:
             raise UserError(f"{path}: not a Kepler light-curve file; pass kplr*_llc.fits files")
         curves.append(curve)

@@ -60,6 +60,26 @@ def import_lightkurve() -> Any:
     return lightkurve
 
 
+def read_lightkurve_file(path: str | Path, what: str) -> Any:
+    """``lightkurve.read`` with the default quality mask, or one line saying the file is bad.
+
+    The default mask is the one the Kepler training data were read with, so
+    every mission's files drop flagged cadences the same way. ``what`` names the
+    file kind in the message ("FITS light curve", "TESS FITS light curve").
+    """
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    lk = import_lightkurve()
+    try:
+        with warnings.catch_warnings(action="ignore", category=AstropyUserWarning):
+            return lk.read(str(path), quality_bitmask="default")
+    except Exception as exc:  # lightkurve wraps every reader failure in LightkurveError
+        raise UserError(
+            f"{path}: cannot read this {what} ({type(exc).__name__}); the file is "
+            "truncated or corrupt: delete it and download it again"
+        ) from None
+
+
 # --------------------------------------------------------------------------- inputs
 
 

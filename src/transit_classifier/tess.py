@@ -14,10 +14,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from astropy.utils.exceptions import AstropyUserWarning
-
 from .errors import UserError
-from .lightcurve import Observations, from_lightkurve, import_lightkurve
+from .lightcurve import Observations, from_lightkurve, import_lightkurve, read_lightkurve_file
 
 
 def telescope(path: Path) -> str:
@@ -48,14 +46,7 @@ def read_tess_fits(path: Path) -> Observations:
         If lightkurve cannot read the file, or it is not a SPOC light curve.
     """
     lk = import_lightkurve()
-    try:
-        with warnings.catch_warnings(action="ignore", category=AstropyUserWarning):
-            curve = lk.read(str(path), quality_bitmask="default")
-    except Exception as exc:  # lightkurve wraps every reader failure in LightkurveError
-        raise UserError(
-            f"{path}: cannot read this TESS FITS light curve ({type(exc).__name__}); the file is "
-            "truncated or corrupt: delete it and download it again"
-        ) from None
+    curve = read_lightkurve_file(path, "TESS FITS light curve")
     if not isinstance(curve, lk.TessLightCurve) or "SECTOR" not in curve.meta:
         raise UserError(
             f"{path}: not a TESS SPOC light-curve file (no SECTOR); pass tess*_lc.fits files"
