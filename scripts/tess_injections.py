@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 import transit_classifier as tc
-from transit_classifier import lightcurve
+from transit_classifier import lightcurve, windowing
 from transit_classifier import predict as scoring
 from transit_classifier.injection import MAX_DEPTH, mes, select_flat
 from transit_classifier.preprocess import flatten_all
@@ -54,7 +54,7 @@ def box(t: np.ndarray, period: float, t0: float, duration: float) -> np.ndarray:
     return (np.abs(phase) < duration / 2).astype(np.float64)
 
 
-def windows_of(t: np.ndarray, flux: np.ndarray, rules: lightcurve.WindowRules) -> np.ndarray:
+def windows_of(t: np.ndarray, flux: np.ndarray, rules: windowing.WindowRules) -> np.ndarray:
     """The model-grid windows (relative flux) predict scores for these 2-min points."""
     curve = lightcurve.make_observations("sim", "arrays", t, flux)
     return scoring.cut_windows(curve, rules)[1].flux

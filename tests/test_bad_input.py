@@ -21,8 +21,7 @@ import yaml
 from astropy.io import fits
 from test_predict import CADENCE_D, FIXTURES, INFO, light_curve, run, save_tiny_model, write_csv
 
-from transit_classifier import mast, stage
-from transit_classifier import predict as scoring
+from transit_classifier import inputs, lightcurve, mast, stage
 from transit_classifier.errors import UserError
 from transit_classifier.model import load_classifier
 from transit_classifier.params import load_params
@@ -322,9 +321,9 @@ def test_recall_figure_legend_shows_fpr_in_percent() -> None:
 def test_stitch_keeps_each_parts_segments_apart() -> None:
     time = np.arange(0, 10, CADENCE_D)
     parts = [
-        scoring.lightcurve.make_observations(f"q{i}", "csv", time + 20 * i, time * 0 + i + 1.0)
+        lightcurve.make_observations(f"q{i}", "csv", time + 20 * i, time * 0 + i + 1.0)
         for i in range(2)
     ]
-    stitched = scoring.stitch(parts)
+    stitched = inputs.stitch(parts)
     assert np.unique(stitched.segment).tolist() == [0, 1] and stitched.name.startswith("q0 + 1")
     assert stitched.time.size == 2 * time.size

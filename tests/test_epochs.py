@@ -51,8 +51,8 @@ def test_injected_examples_count_and_real_share(params, hosts, bank) -> None:
 
 
 def test_every_epoch_brings_new_transits_and_is_reproducible(params, hosts, bank) -> None:
-    data = epochs.injection_dataset(base_set(), hosts, bank, params, batch_size=16)
-    twin = epochs.injection_dataset(base_set(), hosts, bank, params, batch_size=16)
+    data = epochs.injection_dataset(epochs.EpochSource(base_set(), hosts, bank, params), 16)
+    twin = epochs.injection_dataset(epochs.EpochSource(base_set(), hosts, bank, params), 16)
     n = 20 + 2 * 48
     assert len(data.y) == n and data.y.sum() == 5 + 48 and len(data) == -(-n // 16)
     first = data.X.copy()
@@ -66,8 +66,8 @@ def test_every_epoch_brings_new_transits_and_is_reproducible(params, hosts, bank
 
 def test_training_seed_changes_only_the_draws(params, hosts, bank) -> None:
     other = {**params, "train": {**params["train"], "seed": 1}}
-    a = epochs.injection_dataset(base_set(), hosts, bank, params, batch_size=16)
-    b = epochs.injection_dataset(base_set(), hosts, bank, other, batch_size=16)
+    a = epochs.injection_dataset(epochs.EpochSource(base_set(), hosts, bank, params), 16)
+    b = epochs.injection_dataset(epochs.EpochSource(base_set(), hosts, bank, other), 16)
     assert not np.array_equal(a.X, b.X) and a.y.sum() == b.y.sum()
 
 

@@ -17,7 +17,7 @@ import requests
 import yaml
 from astropy.table import Table
 
-from transit_classifier import kepler, kepler_windows, lightcurve, mast
+from transit_classifier import kepler, kepler_windows, lightcurve, mast, windowing
 from transit_classifier.bundle import decode_star, load_bundle, star_file, verify_bundle
 from transit_classifier.bundle_writer import write_bundle
 from transit_classifier.cadence import MINUTES_PER_DAY
@@ -37,7 +37,7 @@ NON_KOI = [
     FIXTURES / "kplr005899262-2009166043257_llc.fits",
 ]
 SETTINGS = kepler_windows.WindowSettings(
-    rules=lightcurve.WindowRules(length=300, cadence_minutes=29.4244, max_missing_fraction=0.3),
+    rules=windowing.WindowRules(length=300, cadence_minutes=29.4244, max_missing_fraction=0.3),
     stride=100,
     min_in_transit_cadences=3,
     exclusion_margin_days=0.5,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transit_classifier import bundle, kepler, koi, lightcurve
+from transit_classifier import bundle, inputs, kepler, koi, lightcurve, windowing
 from transit_classifier import predict as scoring
 from transit_classifier.errors import UserError
 from transit_classifier.io import load_npz
@@ -25,7 +25,7 @@ QUIET_FITS = [
 ]
 CADENCE_MIN = 29.4244
 CADENCE_D = CADENCE_MIN / 1440
-RULES = lightcurve.WindowRules(length=200, cadence_minutes=CADENCE_MIN, max_missing_fraction=0.3)
+RULES = windowing.WindowRules(length=200, cadence_minutes=CADENCE_MIN, max_missing_fraction=0.3)
 NO_KOI = pd.DataFrame(columns=koi.KOI_COLUMNS)
 # fetch_kepler's settings with predict's placement (stride length // 2), to compare the two
 HALF_OVERLAP = WindowSettings(RULES, RULES.inference_stride, 3, 0.5, False, frozenset())
@@ -45,7 +45,7 @@ def observations(time, flux, segment=None, cadenceno=None) -> lightcurve.Observa
 def test_each_segment_is_normalised_by_its_own_median() -> None:
     time = np.arange(400) * CADENCE_D
     flux = np.where(np.arange(400) < 200, 1000.0, 2500.0) * (1 + 1e-3 * (np.arange(400) % 3))
-    segments = lightcurve.to_segments(observations(time, flux, np.arange(400) >= 200), CADENCE_D)
+    segments = windowing.to_segments(observations(time, flux, np.arange(400) >= 200), CADENCE_D)
     assert [s.label for s in segments] == [0, 1]
     for seg in segments:
         assert np.median(seg.flux) == pytest.approx(1.0)
@@ -57,31 +57,32 @@ def test_non_positive_median_is_an_error_for_predict_and_skipped_for_training() 
     obs = observations(time, flux, np.arange(400) >= 200)
     message = r"^test: median flux is not positive \(segment 1\)"
     with pytest.raises(UserError, match=message) as info:
-        lightcurve.to_segments(obs, CADENCE_D)
+        windowing.to_segments(obs, CADENCE_D)
     assert "\n" not in str(info.value)
-    assert [s.label for s in lightcurve.to_segments(obs, CADENCE_D, skip_bad_level=True)] == [0]
+    assert [s.label for s in windowing.to_segments(obs, CADENCE_D, skip_bad_level=True)] == [0]
 
 
 def test_cadence_numbers_place_points_exactly_where_time_binning_averages() -> None:
     cadenceno = np.array([100, 101, 102, 105, 106])
     time = 300 + (cadenceno - 100) * CADENCE_D + np.array([0, 1e-4, 0, 0, -1e-4])  # jitter
     flux = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
-    (by_cadence,) = lightcurve.to_segments(observations(time, flux, None, cadenceno), CADENCE_D)
+    (by_cadence,) = windowing.to_segments(observations(time, flux, None, cadenceno), CADENCE_D)
     assert by_cadence.first_cadence == 100
     np.testing.assert_array_equal(by_cadence.flux * 3, [1, 2, 3, np.nan, np.nan, 4, 5])
     np.testing.assert_allclose(by_cadence.time[[3, 4]], 300 + np.array([3, 4]) * CADENCE_D)
     fine = 300 + np.arange(30) * CADENCE_D / 3  # 3 points per model cadence, no numbers
-    (binned,) = lightcurve.to_segments(observations(fine, np.arange(30.0) + 1), CADENCE_D)
+    (binned,) = windowing.to_segments(observations(fine, np.arange(30.0) + 1), CADENCE_D)
     assert binned.first_cadence == 0 and binned.time[0] == fine[0]
-    np.testing.assert_allclose(binned.flux * np.median(np.arange(30.0) + 1), [1.5, 4, 7, 10, 13,
-                                                                           16, 19, 22, 25, 28, 30])
+    np.testing.assert_allclose(
+        binned.flux * np.median(np.arange(30.0) + 1), [1.5, 4, 7, 10, 13, 16, 19, 22, 25, 28, 30]
+    )
 
 
 def test_short_cadence_numbers_fall_back_to_time_binning() -> None:
     time = np.arange(300) / 1440  # 1-min cadence: its numbers are not the model's cadences
     obs = observations(time, 1 + np.arange(300) % 2, None, np.arange(300))
-    assert not lightcurve.has_native_cadence(obs, CADENCE_D)
-    (segment,) = lightcurve.to_segments(obs, CADENCE_D)
+    assert not windowing.has_native_cadence(obs, CADENCE_D)
+    (segment,) = windowing.to_segments(obs, CADENCE_D)
     assert len(segment.flux) == 11
 
 
@@ -91,7 +92,7 @@ def test_windows_never_straddle_segments_and_gaps_stay_nan() -> None:
     flux[100:140] = np.nan  # a gap inside segment 0
     obs = observations(time, flux)
     assert np.unique(obs.segment).tolist() == [0, 1]
-    windows = lightcurve.cut_windows(lightcurve.to_segments(obs, CADENCE_D), 200, 100, True)
+    windows = windowing.cut_windows(windowing.to_segments(obs, CADENCE_D), 200, 100, True)
     assert windows.segment.tolist() == [0, 0, 1, 1]
     assert windows.start.tolist() == [0, 100, 0, 50]
     for seg, times in zip(windows.segment, windows.time, strict=True):
@@ -104,11 +105,17 @@ def test_windows_never_straddle_segments_and_gaps_stay_nan() -> None:
 
 @pytest.mark.parametrize(
     ("n", "flush", "expected"),
-    [(199, True, []), (200, True, [0]), (201, True, [0, 1]), (450, True, [0, 100, 200, 250]),
-     (450, False, [0, 100, 200]), (400, True, [0, 100, 200])],
+    [
+        (199, True, []),
+        (200, True, [0]),
+        (201, True, [0, 1]),
+        (450, True, [0, 100, 200, 250]),
+        (450, False, [0, 100, 200]),
+        (400, True, [0, 100, 200]),
+    ],
 )
 def test_window_starts_and_last_flush_window(n: int, flush: bool, expected: list[int]) -> None:
-    assert lightcurve.window_starts(n, 200, 100, flush).tolist() == expected
+    assert windowing.window_starts(n, 200, 100, flush).tolist() == expected
 
 
 def test_missing_fraction_rule_is_the_same_for_training_and_predict(bundled_star) -> None:
@@ -119,7 +126,7 @@ def test_missing_fraction_rule_is_the_same_for_training_and_predict(bundled_star
                    cadenceno=q1.cadenceno[~hole])  # fmt: skip
     obs = lightcurve.from_star(star)
     _, windows = scoring.cut_windows(obs, RULES)
-    sparse = lightcurve.too_sparse(windows, RULES.max_missing_fraction)
+    sparse = windowing.too_sparse(windows, RULES.max_missing_fraction)
     assert sparse.any() and (windows.missing_fraction[~sparse] <= 0.3).all()
     assert (windows.missing_fraction[sparse] > 0.3).all()
     trained = star_windows(star, NO_KOI, "NOT_KOI", HALF_OVERLAP)
@@ -131,9 +138,9 @@ def test_missing_fraction_rule_is_the_same_for_training_and_predict(bundled_star
 
 def test_training_and_predict_cut_identical_windows_from_the_same_star(bundled_star) -> None:
     """FITS read for predict and the bundle's copy for training: same arrays, same placement."""
-    curve = scoring.read_fits_lightcurve(QUIET_FITS[1])
+    curve = inputs.read_fits_lightcurve(QUIET_FITS[1])
     _, windows = scoring.cut_windows(curve, RULES)
-    usable = ~lightcurve.too_sparse(windows, RULES.max_missing_fraction)
+    usable = ~windowing.too_sparse(windows, RULES.max_missing_fraction)
     star = bundled_star.select_quarters([1])
     trained = star_windows(star, NO_KOI, "NOT_KOI", HALF_OVERLAP)
     flush = windows.start == windows.start.max()  # predict's extra window, flush with the end
@@ -151,14 +158,14 @@ def test_lightkurve_collection_gives_one_segment_per_quarter() -> None:
     collection = lightcurve.from_lightkurve(lk.LightCurveCollection(parts))
     assert collection.name == "KIC 5899262" and np.unique(collection.segment).tolist() == [0, 1]
     star = lightcurve.from_star(kepler.read_fits(QUIET_FITS))
-    segments = lightcurve.to_segments(collection, CADENCE_D)
-    for ours, theirs in zip(segments, lightcurve.to_segments(star, CADENCE_D), strict=True):
+    segments = windowing.to_segments(collection, CADENCE_D)
+    for ours, theirs in zip(segments, windowing.to_segments(star, CADENCE_D), strict=True):
         assert ours.first_cadence == theirs.first_cadence
         np.testing.assert_allclose(ours.flux, theirs.flux, rtol=1e-6)  # float32 storage aside
     stitched = lightcurve.from_lightkurve(lk.LightCurveCollection(parts).stitch())
     assert np.unique(stitched.segment).size >= 1  # no trusted per-row quarter: split at gaps
     single = lightcurve.from_lightkurve(parts[1], "Q1")
-    (segment,) = lightcurve.to_segments(single, CADENCE_D)
+    (segment,) = windowing.to_segments(single, CADENCE_D)
     np.testing.assert_allclose(segment.flux, segments[1].flux, rtol=1e-6)
 
 
@@ -170,16 +177,16 @@ def test_lightkurve_curve_with_a_quarter_column_is_split_by_it() -> None:
     obs = lightcurve.from_lightkurve(lc)
     assert np.unique(obs.segment).tolist() == [7, 8] and obs.cadenceno is None
     assert all(np.median(s.flux) == pytest.approx(1, rel=0.05)
-               for s in lightcurve.to_segments(obs, CADENCE_D))  # fmt: skip
+               for s in windowing.to_segments(obs, CADENCE_D))  # fmt: skip
 
 
 def test_window_info_round_trips_through_model_info() -> None:
     params = {"dataset": {"window_length": 200, "cadence_minutes": CADENCE_MIN},
               "kepler": {"max_missing_fraction": 0.3}}  # fmt: skip
     info = {"input_length": 200, "cadence_minutes": CADENCE_MIN,
-            "window": lightcurve.window_info(params)}  # fmt: skip
-    assert lightcurve.WindowRules.from_info(info) == RULES == lightcurve.WindowRules.from_params(
-        params
+            "window": windowing.window_info(params)}  # fmt: skip
+    assert (
+        windowing.WindowRules.from_info(info) == RULES == windowing.WindowRules.from_params(params)
     )
 
 
@@ -188,7 +195,7 @@ def test_window_info_round_trips_through_model_info() -> None:
     [
         (None, "no 'window' settings"),
         ({"length": 200, "cadence_minutes": CADENCE_MIN}, "lack ['max_missing_fraction']"),
-        ({**lightcurve.window_info({"dataset": {"window_length": 200, "cadence_minutes":
+        ({**windowing.window_info({"dataset": {"window_length": 200, "cadence_minutes":
           CADENCE_MIN}, "kepler": {"max_missing_fraction": 0.3}}), "stride": 7},
          "hold unknown keys ['stride']"),
         ({"length": 100, "cadence_minutes": CADENCE_MIN, "max_missing_fraction": 0.3},

@@ -85,6 +85,19 @@ def test_transit_ratio_range(ratio):
         validate(params)
 
 
+@pytest.mark.parametrize("value", ["multi_gpu", "Mirrored", "", None, 2])
+def test_distribute_takes_only_the_known_strategies(value):
+    params = copy.deepcopy(DEFAULT)
+    params["train"]["distribute"] = value
+    with pytest.raises(UserError) as err:
+        validate(params)
+    assert str(err.value) == (
+        f"params.yaml: train.distribute = {value!r} invalid, expected one of default, mirrored"
+    )
+    params["train"]["distribute"] = "mirrored"
+    assert validate(params)["train"]["distribute"] == "mirrored"
+
+
 def test_split_must_sum_to_one():
     params = copy.deepcopy(DEFAULT)
     params["prepare"]["split"] = [0.7, 0.2, 0.2]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transit_classifier import cli, lightcurve
+from transit_classifier import cli, inputs, lightcurve, windowing
 from transit_classifier import predict as scoring
 from transit_classifier.lightcurve import import_lightkurve
 
@@ -121,7 +121,7 @@ def run_json(capsys, path: Path, model_dir: Path, *extra: str) -> dict:
     ],
 )
 def test_parse_kic(text: str, kic: int | None) -> None:
-    assert scoring.parse_kic(text) == kic
+    assert inputs.parse_kic(text) == kic
 
 
 def test_join_kic_tokens_rejoins_unquoted_id() -> None:
@@ -133,9 +133,9 @@ def test_gzipped_csv_quarters_are_normalised_separately(tmp_path: Path) -> None:
     frame = light_curve(10)
     frame["quarter"] = np.where(np.arange(len(frame)) < 200, 3, 4)
     frame.loc[frame["quarter"] == 4, "FLUX"] *= 1.7
-    curve = scoring.load_input(str(write_csv(tmp_path, frame, "star.csv.gz")))
+    curve = inputs.load_input(str(write_csv(tmp_path, frame, "star.csv.gz")))
     assert curve.source == "csv"
-    segments = lightcurve.to_segments(curve, CADENCE_D)
+    segments = windowing.to_segments(curve, CADENCE_D)
     assert [seg.label for seg in segments] == [0, 1]  # quarters 3 and 4
     for seg in segments:
         np.testing.assert_allclose(seg.flux, 1, atol=1e-3)
@@ -152,7 +152,7 @@ def test_table_output_covers_the_whole_light_curve(tmp_path, capsys, model_dir) 
     assert lines[0].split() == ["file", "start", "[d]", "end", "[d]", "probability", "verdict"]
     rows = lines[2 : lines.index("")]
     n_cadences = 490
-    assert len(rows) == len(lightcurve.window_starts(n_cadences, LENGTH, STRIDE, True)) == 4
+    assert len(rows) == len(windowing.window_starts(n_cadences, LENGTH, STRIDE, True)) == 4
     assert float(rows[0].split()[1]) == pytest.approx(130.0, abs=1e-3)
     assert float(rows[-1].split()[2]) == pytest.approx(130 + (n_cadences - 1) * CADENCE_D, abs=1e-3)
     probability_end = lines[0].index("probability") + len("probability")
@@ -253,14 +253,14 @@ KEPLER_90_H = (472.10, 0.30)  # predicted mid-transit (BKJD) and half-duration (
 
 
 def test_real_kepler_fits(capsys, model_dir) -> None:
-    curve = scoring.read_fits_lightcurve(KEPLER_90_Q5)
+    curve = inputs.read_fits_lightcurve(KEPLER_90_Q5)
     assert curve.source == "fits" and 443 < curve.time[0] < curve.time[-1] < 539  # BKJD, Q5
-    assert lightcurve.has_native_cadence(curve, CADENCE_D)  # gridded by cadence number
-    (segment,) = lightcurve.to_segments(curve, CADENCE_D)
+    assert windowing.has_native_cadence(curve, CADENCE_D)  # gridded by cadence number
+    (segment,) = windowing.to_segments(curve, CADENCE_D)
     assert segment.label == 5 and np.nanmedian(segment.flux) == pytest.approx(1.0, abs=1e-6)
     result = run_json(capsys, KEPLER_90_Q5, model_dir)["inputs"][0]
     assert result["source"] == "fits"
-    starts = lightcurve.window_starts(segment.flux.size, LENGTH, STRIDE, flush_end=True)
+    starts = windowing.window_starts(segment.flux.size, LENGTH, STRIDE, flush_end=True)
     assert result["n_windows"] == len(starts)
     missing = [w["missing_fraction"] for w in result["windows"]]
     assert result["n_scored"] == sum(m <= 0.3 for m in missing) > 0
@@ -310,11 +310,11 @@ def test_kic_download_stitches_quarters(tmp_path, monkeypatch) -> None:
 
     calls = []
     monkeypatch.setattr(lk, "search_lightcurve", lambda *a, **k: calls.append((a, k)) or Search())
-    curve = scoring.load_input("kic 757450", cache_dir=tmp_path)
+    curve = inputs.load_input("kic 757450", cache_dir=tmp_path)
     assert calls == [(("KIC 757450",), {"mission": "Kepler", "author": "Kepler", "exptime": 1800})]
     assert curve.name == "KIC 757450" and curve.source == "kic"
     assert curve.time.size == 2 * time.size
-    segments = lightcurve.to_segments(curve, CADENCE_D)  # one per quarter, each normalised
+    segments = windowing.to_segments(curve, CADENCE_D)  # one per quarter, each normalised
     assert [seg.label for seg in segments] == [3, 4]
     for seg in segments:
         assert np.median(seg.flux) == pytest.approx(1.0) and seg.flux.max() < 1.0011
@@ -389,7 +389,7 @@ def test_offline_kic_says_mast_is_unreachable(capsys, monkeypatch) -> None:
         raise requests.exceptions.ConnectionError("Failed to resolve 'mast.stsci.edu'")
 
     monkeypatch.setattr(import_lightkurve(), "search_lightcurve", offline)
-    monkeypatch.setattr(scoring, "KIC_BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr(inputs, "KIC_BACKOFF_SECONDS", 0.0)
     code, out, err = run(capsys, "predict", "KIC", "11442793")
     assert (code, out) == (1, "")
     assert err == (
@@ -577,4 +577,4 @@ def test_quarters_at_different_levels_are_not_mistaken_for_near_zero_flux(tmp_pa
     level = np.where(time < 20, 1000.0, 2500.0)
     flux = level * (1 + 1e-4 * np.random.default_rng(0).standard_normal(time.size))
     obs = lightcurve.make_observations("two quarters", "csv", time, flux, (time >= 20).astype(int))
-    assert scoring.check_flux(obs) is obs
+    assert inputs.check_flux(obs) is obs

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from transit_classifier import dataset
+from transit_classifier import augmentation, dataset
 from transit_classifier.errors import UserError
 from transit_classifier.params import validate
 from transit_classifier.preprocess import fill_gaps, preprocess, settings_from_params
@@ -196,7 +196,7 @@ def test_augment_keeps_shape_and_labels(params):
     X = np.concatenate([rng.normal(size=(5, LENGTH, 2)), np.zeros((5, LENGTH, 1))], axis=2).astype(
         np.float32
     )
-    out, origin = dataset.augment(
+    out, origin = augmentation.augment(
         X, np.array([0, 2, 0, 1, 3]), params["prepare"]["augment"], 5.0, rng
     )
     assert out.shape == (6, LENGTH, 3) and out.dtype == np.float32
@@ -237,7 +237,7 @@ def test_smote_needs_two_training_transits():
     X = np.zeros((10, 4), np.float32)
     y = np.r_[np.zeros(9), 1].astype(np.int8)
     with pytest.raises(UserError, match="random_oversample"):
-        dataset.balance(X, y, "smote", 0.5, 5, seed=0)
+        augmentation.balance(X, y, "smote", 0.5, 5, seed=0)
 
 
 def test_oversampled_rows_keep_the_noise_level_of_real_inputs(params):

@@ -42,8 +42,32 @@ def parts(out: Path) -> list[str]:
 def local_scan(tmp_path_factory: pytest.TempPathFactory) -> ScanStore:
     """The fixtures scanned once on a LocalCluster of one single-threaded worker."""
     out = tmp_path_factory.mktemp("local") / "scan.parquet"
-    assert run_scan(FIXTURES, "--out", out, "--workers", "1", "--batch-size", "2") == 0
+    argv = ("--workers", "1", "--batch-size", "2", "--vet", out.parent / "vetting")
+    assert run_scan(FIXTURES, "--out", out, *argv) == 0
     return ScanStore(out, "parquet")
+
+
+def test_flagged_inputs_get_a_vetting_page(local_scan: ScanStore) -> None:
+    import matplotlib.image
+
+    flagged = local_scan.read("candidates")["input"].unique()
+    pages = sorted((local_scan.out.parent / "vetting").glob("*.png"))
+    assert len(flagged) >= 2 and len(pages) == len(flagged)  # Kepler-90 and the hot Jupiter
+    stems = {Path(i).name.split(".")[0] for i in flagged}
+    assert {p.name.rsplit("-", 1)[0] for p in pages} == stems  # <stem>-<key>_vetting.png
+    for page in pages:
+        image = matplotlib.image.imread(page)
+        assert image.shape[0] > 500 and image.shape[1] > 800  # a full page, not a stub
+        assert image[..., :3].std() > 0.05  # drawn: curves and text, not a blank canvas
+
+
+def test_unwritable_plots_folder_is_one_line(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = run_scan(FIXTURES, "--out", tmp_path / "s.parquet", "--vet", blocker / "sub")
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.count("\n") == 0 and "--vet" in err and "Traceback" not in err
+    assert not (tmp_path / "s.parquet").exists()
 
 
 def test_scan_writes_windows_candidates_and_failures(local_scan: ScanStore) -> None:
@@ -100,6 +124,29 @@ def dask_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for process in reversed(processes):
             process.terminate()
             process.wait(timeout=30)
+
+
+def test_tess_sectors_are_scanned_and_vetted(dask_address: str, tmp_path: Path) -> None:
+    from test_tess import write_tess_fits  # SPOC-format files built with astropy (offline)
+
+    sectors = tmp_path / "tess"
+    sectors.mkdir()
+    write_tess_fits(sectors / "tess_planet_lc.fits", depth=0.01, seed=1)
+    write_tess_fits(sectors / "tess_flat_lc.fits.gz", sector=15, seed=2)
+    write_tess_fits(sectors / "tess_ffi30_lc.fits", cadence_s=1800.0, depth=0.01, seed=4)
+    out, plots = tmp_path / "scan.parquet", tmp_path / "vetting"
+    argv = ("--scheduler", dask_address, "--vet", plots)
+    assert run_scan(sectors, "--out", out, *argv) == 0
+    windows = pd.read_parquet(out)
+    flagged = windows.groupby(windows["input"].map(lambda p: Path(p).name))["verdict"]
+    assert flagged.apply(lambda v: (v == "transit").all()).to_dict() == {
+        "tess_planet_lc.fits": True,
+        "tess_flat_lc.fits.gz": False,
+        "tess_ffi30_lc.fits": True,
+    }
+    assert np.allclose(windows.dropna(subset="period")["period"], 3.1, atol=0.02)
+    assert len(list(plots.glob("tess_*.png"))) == 2
+    assert ScanStore(out, "parquet").read("failures").empty
 
 
 def test_bad_inputs_are_failure_rows_and_good_ones_are_scored(
@@ -184,7 +231,8 @@ def test_parts_of_a_crashed_batch_are_dropped(tmp_path: Path) -> None:
     store = ScanStore(tmp_path / "scan.parquet", "parquet")
     store.prepare()
     row = {"input": "a", "input_key": "k", "model_hash": "m", "start": 1.0, "end": 2.0,
-           "probability": 0.9, "verdict": "transit", "missing_fraction": 0.0}  # fmt: skip
+           "probability": 0.9, "verdict": "transit", "missing_fraction": 0.0, "period": 3.0,
+           "epoch": 1.5, "duration": 0.1, "depth": 1e-3}  # fmt: skip
     store.write_batch(pd.DataFrame([row]), pd.DataFrame(columns=list(FAILURE_COLUMNS)))
     orphan = store.directory("candidates") / "part-0-crashed.parquet"
     shutil.copy(next(store.parts("candidates")), orphan)  # its windows part was never written

@@ -16,7 +16,7 @@ import pytest
 from astropy.io import fits
 
 import transit_classifier as tc
-from transit_classifier import cli, lightcurve
+from transit_classifier import cli, inputs, lightcurve
 from transit_classifier import predict as scoring
 from transit_classifier.errors import UserError
 
@@ -115,7 +115,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_fits_is_read_as_one_sector_with_quality_mask(files: dict[str, Path]) -> None:
-    curve = scoring.load_input(str(files["planet"]))
+    curve = inputs.load_input(str(files["planet"]))
     assert curve.source == "fits" and np.unique(curve.segment).tolist() == [14]
     assert len(curve.flux) == len(tess_time(14, 120.0)) - 20  # flagged cadences dropped
     assert curve.flux.max() < 6000  # the 1e6 values sat on flagged cadences
@@ -125,7 +125,7 @@ def test_two_minute_data_are_binned_to_the_model_cadence(
     files: dict[str, Path], model: tc.TransitClassifier
 ) -> None:
     rules = model.setup.rules
-    curve = scoring.load_input(str(files["flat"]))
+    curve = inputs.load_input(str(files["flat"]))
     segments, windows = scoring.cut_windows(curve, rules)
     (segment,) = segments
     assert np.allclose(np.diff(segment.time), rules.cadence_days)
@@ -157,7 +157,7 @@ def test_lightkurve_object_scores_like_the_file(
 
 
 def test_sectors_become_segments(files: dict[str, Path], model: tc.TransitClassifier) -> None:
-    curve = scoring.stitch([scoring.load_input(str(files[k])) for k in ("planet", "s15")])
+    curve = inputs.stitch([inputs.load_input(str(files[k])) for k in ("planet", "s15")])
     segments, windows = scoring.cut_windows(curve, model.setup.rules)
     assert len(segments) == 2 and np.unique(windows.segment).size == 2  # none crosses sectors
     lk = lightcurve.import_lightkurve()
@@ -185,7 +185,7 @@ def test_tess_table_without_pdcsap_is_named_neutrally(tmp_path: Path) -> None:
     path = tmp_path / "odd.fits"
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns([column])]).writeto(path)
     with pytest.raises(UserError, match="not a Kepler or TESS light curve"):
-        scoring.load_input(str(path))
+        inputs.load_input(str(path))
 
 
 def test_truncated_tess_file_is_one_line_error(files: dict[str, Path], tmp_path: Path) -> None:
@@ -193,4 +193,4 @@ def test_truncated_tess_file_is_one_line_error(files: dict[str, Path], tmp_path:
     path = tmp_path / "tess_cut_lc.fits"
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(UserError, match="TESS FITS light curve .* truncated or corrupt"):
-        scoring.load_input(str(path))
+        inputs.load_input(str(path))

@@ -205,6 +205,32 @@ def test_predict_rejects_the_wrong_window_length(trained):
         classifier.predict_proba(trained[0], np.zeros((2, LENGTH + 1, CHANNELS), np.float32))
 
 
+def test_mirrored_strategy_trains_and_predicts_on_cpu(params):
+    """``train.distribute: mirrored`` (one CPU replica here) builds, compiles and fits in scope."""
+    import tensorflow as tf
+
+    train_params = {**params["train"], "distribute": "mirrored", "epochs": 1}
+    training.configure_determinism(5, threads=None)
+    with training.distribution_scope(train_params["distribute"]):
+        model = classifier.build_model(LENGTH, train_params, CHANNELS)
+        training.compile_model(model, train_params)
+    assert isinstance(model.distribute_strategy, tf.distribute.MirroredStrategy)
+    X, y = make_split(64, 1, 0.35)
+    Xv, yv = make_split(32, 2, 0.2)
+    history, best = training.fit(
+        model, (X, y.astype(np.float32)), (Xv, yv.astype(np.float32)), train_params
+    )
+    assert len(history["loss"]) == 1 and best == 0
+    probability = classifier.predict_proba(model, Xv)
+    assert probability.shape == (32,) and np.all((probability >= 0) & (probability <= 1))
+
+
+def test_default_strategy_adds_no_scope():
+    import contextlib
+
+    assert isinstance(training.distribution_scope("default"), contextlib.nullcontext)
+
+
 def test_bad_splits_are_user_errors(tmp_path, params):
     with pytest.raises(UserError, match="dvc repro prepare"):
         training.load_split(tmp_path / "missing.npz")

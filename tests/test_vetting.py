@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import transit_classifier as tc
-from transit_classifier import cli, vetting
+from transit_classifier import cli, inputs, vetting
 from transit_classifier import predict as scoring
 from transit_classifier.errors import UserError
 from transit_classifier.orbits import in_transit, transit_offset
@@ -93,7 +93,7 @@ def model() -> tc.TransitClassifier:
 
 @pytest.fixture(scope="module")
 def kepler_90(model) -> scoring.Prediction:
-    curve = scoring.load_input(str(KEPLER_90_Q5))
+    curve = inputs.load_input(str(KEPLER_90_Q5))
     return scoring.predict_lightcurve(curve, model.model, model.setup)
 
 

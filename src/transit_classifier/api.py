@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import lightcurve, vetting
+from . import inputs, lightcurve, vetting
 from . import predict as scoring
 from .artifact import DEFAULT_MODEL_DIR, load_threshold
 from .errors import UserError
@@ -58,7 +58,13 @@ class TransitClassifier:
     def threshold(self) -> float:
         return self.setup.threshold
 
-    def score(self, data: Any, flux: np.ndarray | None = None, name: str = "input") -> pd.DataFrame:
+    def score(
+        self,
+        data: Any,
+        flux: np.ndarray | None = None,
+        name: str = "input",
+        plot: str | Path | None = None,
+    ) -> pd.DataFrame:
         """Score every window of a light curve; one row per window.
 
         Parameters
@@ -72,6 +78,9 @@ class TransitClassifier:
             Flux values matching ``data`` when ``data`` is a time array.
         name
             Label of the input in the output (arrays only).
+        plot
+            Where to write the one-page vetting PNG (as :meth:`vet` draws it) if
+            any window is flagged; nothing is written otherwise.
 
         Returns
         -------
@@ -94,12 +103,7 @@ class TransitClassifier:
         )
         table = self._windows(prediction)
         if prediction.flagged.any():
-            candidate = vetting.vet(prediction, self.setup.preprocessing)[0]
-            times = candidate.transit_times[None, :]
-            holds = (times >= table[["start"]].to_numpy()) & (times <= table[["end"]].to_numpy())
-            rows = prediction.flagged & holds.any(axis=1)
-            for column in CANDIDATE_COLUMNS:
-                table.loc[rows, column] = getattr(candidate, column)
+            self._add_candidate(table, prediction, self._candidate(prediction, plot))
         return table
 
     def vet(
@@ -134,15 +138,32 @@ class TransitClassifier:
         UserError
             For unreadable input, or a light curve too short to search.
         """
-        from .vetting_figures import prediction_figure
-
         prediction = scoring.predict_lightcurve(
             self._observations(data, flux, name), self.model, self.setup
         )
+        return self._candidate(prediction, path)
+
+    def _candidate(
+        self, prediction: scoring.Prediction, path: str | Path | None
+    ) -> vetting.Candidate:
+        """The light curve's candidate; its vetting plot is saved to ``path`` unless None."""
         candidate, flat = vetting.vet(prediction, self.setup.preprocessing)
         if path is not None:
+            from .vetting_figures import prediction_figure
+
             save_figure(prediction_figure(prediction, flat, candidate), path)
         return candidate
+
+    @staticmethod
+    def _add_candidate(
+        table: pd.DataFrame, prediction: scoring.Prediction, candidate: vetting.Candidate
+    ) -> None:
+        """Fill the candidate columns of the flagged windows holding one of its transits."""
+        times = candidate.transit_times[None, :]
+        holds = (times >= table[["start"]].to_numpy()) & (times <= table[["end"]].to_numpy())
+        rows = prediction.flagged & holds.any(axis=1)
+        for column in CANDIDATE_COLUMNS:
+            table.loc[rows, column] = getattr(candidate, column)
 
     @staticmethod
     def _windows(prediction: scoring.Prediction) -> pd.DataFrame:
@@ -164,13 +185,13 @@ class TransitClassifier:
     @staticmethod
     def _observations(data: Any, flux: np.ndarray | None, name: str) -> lightcurve.Observations:
         if flux is not None:
-            return scoring.check_curve(lightcurve.make_observations(name, "arrays", data, flux))
+            return inputs.check_curve(lightcurve.make_observations(name, "arrays", data, flux))
         if isinstance(data, (str, Path)):
-            return scoring.load_input(str(data))
+            return inputs.load_input(str(data))
         if isinstance(data, (list, tuple)) and all(isinstance(d, (str, Path)) for d in data):
-            return scoring.stitch([scoring.load_input(str(d)) for d in data])
+            return inputs.stitch([inputs.load_input(str(d)) for d in data])
         if hasattr(data, "flux") or hasattr(data, "stitch"):
-            return scoring.check_curve(lightcurve.from_lightkurve(data))
+            return inputs.check_curve(lightcurve.from_lightkurve(data))
         raise UserError(
             f"cannot score a {type(data).__name__}; pass a lightkurve LightCurve or collection, "
             "a file path, or time and flux arrays"

@@ -20,8 +20,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from . import inputs, scan, vetting
 from . import predict as scoring
-from . import scan, vetting
 from .artifact import DEFAULT_MODEL_DIR, load_threshold
 from .errors import UserError
 from .stage import quiet_tensorflow
@@ -74,8 +74,8 @@ def _add_input_arguments(predict: argparse.ArgumentParser) -> None:
     )
     predict.add_argument(
         "--cache-dir",
-        default=scoring.DEFAULT_CACHE_DIR,
-        help=f"where KIC downloads are cached (default: {scoring.DEFAULT_CACHE_DIR})",
+        default=inputs.DEFAULT_CACHE_DIR,
+        help=f"where KIC downloads are cached (default: {inputs.DEFAULT_CACHE_DIR})",
     )
 
 
@@ -204,12 +204,10 @@ def run_predict(args: argparse.Namespace) -> int:
         threshold = load_threshold(args.model_dir, info, args.operating_point)[1]
     setup = scoring.model_setup(info, threshold)
     failures: list[str] = []
-    inputs = join_kic_tokens(args.inputs)
-    curves = _each(
-        inputs, lambda text: scoring.load_input(text, args.cache_dir), "reading", failures
-    )
+    texts = join_kic_tokens(args.inputs)
+    curves = _each(texts, lambda text: inputs.load_input(text, args.cache_dir), "reading", failures)
     if args.stitch and len(curves) > 1:
-        curves = _each([curves], scoring.stitch, "stitching", failures)
+        curves = _each([curves], inputs.stitch, "stitching", failures)
     predictions = _each(
         curves, lambda curve: scoring.predict_lightcurve(curve, model, setup), "scoring", failures
     )
@@ -220,8 +218,11 @@ def run_predict(args: argparse.Namespace) -> int:
         print(scoring.format_table(predictions, threshold))
     sys.stdout.flush()
     if predictions and args.plot:
+        from .figures import plot_predictions
+        from .io import save_figure
+
         try:
-            scoring.plot_predictions(predictions, args.plot, threshold)
+            save_figure(plot_predictions(predictions, threshold), args.plot)
         except OSError as exc:
             failures.append(
                 f"{args.plot}: cannot write the plot ({exc.strerror or type(exc).__name__}); "

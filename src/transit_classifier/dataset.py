@@ -1,10 +1,12 @@
 """Assemble the 1% / 10% datasets, split them honestly, then augment and balance training only.
 
 Order matters and is the point of this module: compose -> split (real light
-curves grouped by star) -> preprocess each split -> augment and balance the
-training split alone. Validation and test keep their natural class balance and
-depend only on the data, the ratio, the split fractions and the seed, so every
-augmentation or balancing experiment is compared on the same test samples.
+curves grouped by star, :mod:`transit_classifier.splitting`) -> preprocess each
+split -> augment and balance the training split alone
+(:mod:`transit_classifier.augmentation`). Validation and test keep their natural
+class balance and depend only on the data, the ratio, the split fractions and
+the seed, so every augmentation or balancing experiment is compared on the
+same test samples.
 """
 
 from __future__ import annotations
@@ -16,15 +18,10 @@ import numpy as np
 import pandas as pd
 
 from . import injection
-from .errors import UserError
-from .preprocess import (
-    check_usable,
-    flatten_all,
-    preprocess,
-    robust_sigma,
-    settings_from_params,
-)
+from .augmentation import build_training_set
+from .preprocess import check_usable, flatten_all, preprocess, settings_from_params
 from .seeding import make_rng
+from .splitting import split_stratified, star_sides
 
 SPLITS = ("train", "val", "test")
 
@@ -118,64 +115,6 @@ def select_real(
     return real, counts
 
 
-def _cut(n: int, fractions: list[float]) -> np.ndarray:
-    """Split sizes for ``n`` items: train takes the rounding remainder."""
-    val, test = (int(round(n * f)) for f in fractions[1:])
-    return np.array([n - val - test, val, test])
-
-
-def split_stratified(labels: np.ndarray, fractions: list[float], rng: np.random.Generator):
-    """Assign each sample a split (0 train, 1 val, 2 test), stratified by label."""
-    assignment = np.empty(len(labels), np.int8)
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        sizes = _cut(len(members), fractions)
-        assignment[members] = np.repeat(np.arange(3), sizes)
-    return assignment
-
-
-def split_by_group(
-    groups: np.ndarray, labels: np.ndarray, fractions: list[float], rng: np.random.Generator
-) -> np.ndarray:
-    """Assign whole groups (stars) to splits so one star never sits on two sides.
-
-    Stars holding transit windows are dealt first, each to the split furthest
-    below its share of positive windows; the others follow by window count.
-    This keeps both classes near the wanted fractions without breaking a star.
-    """
-    assignment = np.empty(len(groups), np.int8)
-    target = np.asarray(fractions, float)
-    stars = np.unique(groups)
-    positives = np.array([labels[groups == s].sum() for s in stars])
-    windows = np.array([(groups == s).sum() for s in stars])
-    for has_transits in (True, False):
-        subset = np.flatnonzero((positives > 0) == has_transits)
-        weight = positives if has_transits else windows
-        filled = np.zeros(3)
-        order = subset[rng.permutation(len(subset))]
-        order = order[np.argsort(-weight[order], kind="stable")]
-        for star in order:
-            total = filled.sum() + weight[star]
-            deficit = target * total - filled
-            side = int(np.argmax(deficit))
-            filled[side] += weight[star]
-            assignment[groups == stars[star]] = side
-    return assignment
-
-
-def star_sides(windows: pd.DataFrame, params: dict[str, Any]) -> np.ndarray:
-    """Split side (0 train, 1 val, 2 test) of every window of the real pool, whole stars at once.
-
-    Stars are dealt over the *whole* pool, not only the windows the seed tables
-    use, so every real window of a star (injection hosts, KOI windows, non-KOI
-    windows) sits on the one side its star was given.
-    """
-    rng = make_rng(params["seed"], "prepare", "split-stars")
-    return split_by_group(
-        windows["kepid"].to_numpy(), windows["label"].to_numpy(), params["prepare"]["split"], rng
-    )
-
-
 def split(
     synthetic: LightCurves, real: LightCurves, real_side: np.ndarray, params: dict[str, Any]
 ) -> dict[str, LightCurves]:
@@ -185,137 +124,6 @@ def split(
     return {
         name: LightCurves.concat([synthetic.take(syn_side == i), real.take(real_side == i)])
         for i, name in enumerate(SPLITS)
-    }
-
-
-def augment(
-    X: np.ndarray,
-    copies: np.ndarray,
-    settings: dict[str, Any],
-    clip_high: float,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Make ``copies[i]`` augmented versions of each network input ``X[i]`` (flux, gap channels).
-
-    Circular time shift, time reversal, extra white noise (in robust-sigma
-    units), amplitude scaling and random gap masks, all vectorised over the
-    batch. Returns the new inputs and the index of each one's original.
-    """
-    source = np.repeat(np.arange(len(X)), copies)
-    n, length = len(source), X.shape[1]
-    if n == 0:
-        return np.empty((0, *X.shape[1:]), np.float32), source
-    positions = np.arange(length)
-    shift = rng.integers(0, int(settings["max_shift_fraction"] * length) + 1, size=n)
-    index = (positions[None, :] - shift[:, None]) % length
-    reverse = rng.random(n) < settings["reverse_probability"]
-    index = np.where(reverse[:, None], length - 1 - index, index)
-    out = np.take_along_axis(X[source], index[:, :, None], axis=1).astype(np.float64)
-    flux, gap = out[:, :, :-1], out[:, :, -1] > 0
-    flux *= rng.uniform(*settings["scale"], size=(n, 1, 1))
-    noise = rng.normal(size=(n, length, 1)) * rng.uniform(*settings["noise_sigma"], size=(n, 1, 1))
-    flux += noise  # the same added noise in every flux channel, as real noise would be
-    gap_len = rng.integers(
-        settings["gap_length_cadences"][0], settings["gap_length_cadences"][1] + 1, size=n
-    )
-    gap_start = rng.integers(0, length, size=n)
-    has_gap = rng.random(n) < settings["gap_probability"]
-    in_gap = (positions >= gap_start[:, None]) & (positions < (gap_start + gap_len)[:, None])
-    gap |= has_gap[:, None] & in_gap
-    flux = np.where(gap[:, :, None], 0.0, np.minimum(flux, clip_high))  # gaps read 0
-    return np.concatenate([flux, gap[:, :, None]], axis=-1).astype(np.float32), source
-
-
-def balance(
-    X: np.ndarray, y: np.ndarray, method: str, strategy: float, k_neighbors: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Oversample the transit class with imbalanced-learn; new rows are appended at the end."""
-    if method == "none":
-        return X, y
-    from imblearn.over_sampling import ADASYN, SMOTE, RandomOverSampler
-
-    minority = int(y.sum())
-    if minority / max(len(y) - minority, 1) >= strategy:
-        return X, y
-    if method in ("smote", "adasyn") and minority < 2:
-        raise UserError(
-            f"prepare.balance={method} needs at least 2 training transits, found {minority}; "
-            "raise dataset.transit_ratio or use prepare.balance=random_oversample"
-        )
-    k = min(k_neighbors, minority - 1)
-    sampler = {
-        "smote": lambda: SMOTE(sampling_strategy=strategy, k_neighbors=k, random_state=seed),
-        "adasyn": lambda: ADASYN(sampling_strategy=strategy, n_neighbors=k, random_state=seed),
-        "random_oversample": lambda: RandomOverSampler(
-            sampling_strategy=strategy, random_state=seed
-        ),
-    }[method]()
-    X_res, y_res = sampler.fit_resample(X, y)
-    return X_res.astype(np.float32), y_res.astype(np.int8)
-
-
-def _renormalise(X: np.ndarray, clip_high: float) -> np.ndarray:
-    """Give SMOTE rows whole gap flags and unit robust scatter again.
-
-    Interpolating two light curves averages their noise down and blurs their
-    gap masks: without this, "low noise" would be a shortcut to the transit class.
-    """
-    gap = X[:, :, -1] > 0.5
-    channels = []
-    for c in range(X.shape[2] - 1):
-        flux = np.where(gap, np.nan, X[:, :, c].astype(np.float64))
-        channels.append(np.where(gap, 0.0, np.minimum(flux / robust_sigma(flux), clip_high)))
-    return np.stack([*channels, gap], axis=-1).astype(np.float32)
-
-
-def build_training_set(train: LightCurves, X: np.ndarray, params: dict[str, Any]) -> dict:
-    """Augment then balance the (already preprocessed) training split.
-
-    Only training data enter here; validation and test are never touched.
-    Returns the arrays of ``train.npz`` in a fixed, shuffled order.
-    """
-    prep = params["prepare"]
-    settings = prep["augment"]
-    copies = np.where(train.y == 1, settings["copies_positive"], settings["copies_negative"])
-    rng = make_rng(params["seed"], "prepare", "augment")
-    X_aug, origin = augment(X, copies, settings, prep["clip_high_sigma"], rng)
-    copy_no = np.arange(len(origin)) - np.repeat(np.cumsum(copies) - copies, copies)
-    X_all = np.concatenate([X, X_aug])
-    y = np.concatenate([train.y, train.y[origin]])
-    aug_ids = np.char.add(train.ids[origin], np.char.add("~aug", copy_no.astype(str)))
-    ids = np.concatenate([train.ids, aug_ids])
-    source = np.concatenate([train.source, train.source[origin]])
-    kepid = np.concatenate([train.kepid, train.kepid[origin]])
-    snr = np.concatenate([train.snr, train.snr[origin]])
-    mes = np.concatenate([train.mes, train.mes[origin]])
-
-    n, length, channels = X_all.shape
-    flat_bal, y_bal = balance(
-        X_all.reshape(n, -1),
-        y,
-        prep["balance"],
-        prep["sampling_strategy"],
-        prep["k_neighbors"],
-        params["seed"],
-    )
-    X_bal = flat_bal.reshape(-1, length, channels)
-    added = len(y_bal) - len(y)
-    X_bal[len(y) :] = _renormalise(X_bal[len(y) :], prep["clip_high_sigma"])
-    ids = np.concatenate([ids, np.char.add("oversampled-", np.arange(added).astype(str))])
-    source = np.concatenate([source, np.full(added, prep["balance"])])
-    kepid = np.concatenate([kepid, np.zeros(added, np.int64)])
-    snr = np.concatenate([snr, np.full(added, np.nan, np.float32)])
-    mes = np.concatenate([mes, np.full(added, np.nan, np.float32)])
-
-    order = make_rng(params["seed"], "prepare", "shuffle").permutation(len(y_bal))
-    return {
-        "X": X_bal[order],
-        "y": y_bal[order],
-        "source": source[order],
-        "ids": ids[order],
-        "kepid": kepid[order],
-        "snr": snr[order],
-        "mes": mes[order],
     }
 
 
@@ -380,15 +188,7 @@ def build(
     settings = settings_from_params(params)
     syn_mes = injection.synthetic_mes(synthetic_flux, synthetic_meta, params, settings)
     syn = synthetic_set(synthetic_flux, synthetic_meta, syn_mes)
-    real_windows = real_windows.assign(
-        mes=injection.expected_koi_mes(
-            real_time,
-            flatten_all(real_flux, settings),
-            real_windows["kepid"].to_numpy(),
-            koi,
-            settings,
-        )
-    )
+    real_windows = with_koi_mes(real_flux, real_time, real_windows, koi, settings)
     real, real_report = select_real(real_flux, real_windows, params)
     sides = star_sides(real_windows, params)
     splits = split(syn, real, sides[real_report.pop("index")], params)
@@ -402,7 +202,40 @@ def build(
         arrays[f"real_{name}"] = real_split_arrays(real_flux, real_time, real_windows, sides, i)
     arrays["hosts_train"] = training_hosts(splits["train"], arrays["real_train"])
     table = composition(splits)
-    report = {
+    report = build_report(params, table, real_report, real_windows, sides, splits, arrays)
+    return arrays, report, table
+
+
+def with_koi_mes(
+    real_flux: np.ndarray,
+    real_time: np.ndarray,
+    real_windows: pd.DataFrame,
+    koi: pd.DataFrame,
+    settings: dict[str, Any],
+) -> pd.DataFrame:
+    """The pool's window table with each window's expected KOI MES (``mes``) added."""
+    return real_windows.assign(
+        mes=injection.expected_koi_mes(
+            real_time,
+            flatten_all(real_flux, settings),
+            real_windows["kepid"].to_numpy(),
+            koi,
+            settings,
+        )
+    )
+
+
+def build_report(
+    params: dict[str, Any],
+    table: pd.DataFrame,
+    real_report: dict[str, Any],
+    real_windows: pd.DataFrame,
+    sides: np.ndarray,
+    splits: dict[str, LightCurves],
+    arrays: dict[str, dict[str, np.ndarray]],
+) -> dict[str, Any]:
+    """The ``metrics/dataset.json`` record of what ``prepare`` built."""
+    return {
         "transit_ratio": params["dataset"]["transit_ratio"],
         "composition": table.to_dict(orient="records"),
         "real_windows": real_report,
@@ -429,7 +262,6 @@ def build(
         },
         "injected_per_epoch": params["inject"]["per_epoch"],
     }
-    return arrays, report, table
 
 
 def mes_summary(splits: dict[str, LightCurves]) -> dict[str, Any]:

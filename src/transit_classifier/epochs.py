@@ -17,6 +17,7 @@ built by ``prepare`` from training stars only).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,53 +78,56 @@ def injected_examples(
     return X, done.table.iloc[keep].reset_index(drop=True).assign(host=done.host[keep])
 
 
-def injection_dataset(
-    base: tuple[np.ndarray, np.ndarray],
-    hosts: Hosts,
-    bank: injection.Bank,
-    params: dict[str, Any],
-    batch_size: int,
-) -> Any:
+@dataclass(frozen=True)
+class EpochSource:
+    """What every epoch's training data are drawn from: base set, hosts, transit bank, params."""
+
+    base: tuple[np.ndarray, np.ndarray]  # the prepared training split (X, y)
+    hosts: Hosts
+    bank: injection.Bank
+    params: dict[str, Any]
+
+    def arrays(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Epoch ``epoch``'s inputs and ``(n, 1)`` labels, shuffled.
+
+        The base set + ``inject.per_epoch`` injected positives + as many
+        uninjected hosts, all drawn from the epoch's own seeded stream.
+        """
+        seeds = (self.params["seed"], "inject", self.params["train"]["seed"])
+        rng = make_rng(*seeds, "epoch", epoch)
+        count = self.params["inject"]["per_epoch"]
+        X_parts, y_parts = [self.base[0]], [self.base[1]]
+        if count:
+            X_inj, _ = injected_examples(self.hosts, self.bank, count, self.params, rng)
+            negatives = self.hosts.X[rng.choice(len(self.hosts.X), count)]
+            X_parts += [X_inj, negatives]
+            y_parts += [np.ones(count, np.float32), np.zeros(count, np.float32)]
+        order = rng.permutation(sum(len(y) for y in y_parts))
+        return np.concatenate(X_parts)[order], np.concatenate(y_parts)[order, None]
+
+
+def injection_dataset(source: EpochSource, batch_size: int) -> Any:
     """A ``keras.utils.PyDataset``: base training set + fresh injections every epoch.
 
-    The class is defined on first use so this module imports without TensorFlow.
+    Epoch ``k`` serves ``source.arrays(k)`` in batches. The class is defined on
+    first use so this module imports without TensorFlow.
     """
-    return _dataset_class()(base, hosts, bank, params, batch_size)
+    return _dataset_class()(source.arrays, batch_size)
 
 
 def _dataset_class() -> type:
     import keras
 
     class _InjectionDataset(keras.utils.PyDataset):
-        """Epoch ``k``: base set + ``per_epoch`` injected positives + as many uninjected hosts."""
+        """Batches of ``arrays(epoch)``, made anew at the end of every epoch."""
 
         def __init__(
-            self,
-            base: tuple[np.ndarray, np.ndarray],
-            hosts: Hosts,
-            bank: injection.Bank,
-            params: dict[str, Any],
-            batch_size: int,
+            self, arrays: Callable[[int], tuple[np.ndarray, np.ndarray]], batch_size: int
         ) -> None:
             super().__init__(workers=1, use_multiprocessing=False)
-            self.base, self.hosts, self.bank = base, hosts, bank
-            self.params, self.batch_size = params, batch_size
+            self.arrays, self.batch_size = arrays, batch_size
             self.epoch = 0
-            self._build()
-
-        def _build(self) -> None:
-            seeds = (self.params["seed"], "inject", self.params["train"]["seed"])
-            rng = make_rng(*seeds, "epoch", self.epoch)
-            count = self.params["inject"]["per_epoch"]
-            X_parts, y_parts = [self.base[0]], [self.base[1]]
-            if count:
-                X_inj, _ = injected_examples(self.hosts, self.bank, count, self.params, rng)
-                negatives = self.hosts.X[rng.choice(len(self.hosts.X), count)]
-                X_parts += [X_inj, negatives]
-                y_parts += [np.ones(count, np.float32), np.zeros(count, np.float32)]
-            order = rng.permutation(sum(len(y) for y in y_parts))
-            self.X = np.concatenate(X_parts)[order]
-            self.y = np.concatenate(y_parts)[order, None]
+            self.X, self.y = arrays(self.epoch)
 
         def __len__(self) -> int:
             return math.ceil(len(self.y) / self.batch_size)
@@ -134,7 +138,7 @@ def _dataset_class() -> type:
 
         def on_epoch_end(self) -> None:
             self.epoch += 1
-            self._build()
+            self.X, self.y = self.arrays(self.epoch)
 
     return _InjectionDataset
 
@@ -163,9 +167,7 @@ def validation_set(
     rng = make_rng(params["seed"], "inject", "validation")
     # The benchmark's recipe (synthetic.period_days), independent of inject.*, so candidates
     # trained with different injection settings are compared on the same validation set.
-    bank = injection.make_bank(
-        params, max(count // 2, 1), rng, params["synthetic"]["period_days"]
-    )
+    bank = injection.make_bank(params, max(count // 2, 1), rng, params["synthetic"]["period_days"])
     X_inj, _ = injected_examples(hosts, bank, count, params, rng)
     X = np.concatenate([val["X"], X_inj, hosts.X[real]])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(int(real.sum()))]).astype(np.float32)

@@ -187,17 +187,8 @@ def resample_metrics(
         ``valid`` (resample holds both classes) and, for valid rows only,
         ``roc_auc``, ``pr_auc`` and ``f1``.
     """
-    y = binary(labels)
     scores = np.asarray(scores, dtype=np.float64)
-    n_resamples, n = indices.shape
-    order = np.argsort(-scores, kind="stable")
-    sorted_scores, sorted_y = scores[order], y[order]
-    group_ends = np.flatnonzero(np.r_[sorted_scores[1:] != sorted_scores[:-1], True])
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    cells = (np.arange(n_resamples)[:, None] * n + rank[indices]).ravel()
-    counts = np.bincount(cells, minlength=n_resamples * n).reshape(n_resamples, n)
-
+    sorted_scores, sorted_y, group_ends, counts = _sorted_counts(binary(labels), scores, indices)
     tp = np.cumsum(counts * sorted_y, axis=1)[:, group_ends]
     fp = np.cumsum(counts * ~sorted_y, axis=1)[:, group_ends]
     positives, negatives = tp[:, -1], fp[:, -1]
@@ -219,6 +210,26 @@ def resample_metrics(
         "pr_auc": np.sum(np.diff(tpr, axis=1) * precision, axis=1),
         "f1": 2 * tp_at / (2 * tp_at + fp_at + fn_at),
     }
+
+
+def _sorted_counts(
+    y: np.ndarray, scores: np.ndarray, indices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted scores and labels, tied-score groups and every resample as counts, for one sort.
+
+    Scores run high to low; ``group_ends`` holds the last position of each group
+    of tied scores; ``counts[r, i]`` is how often resample ``r`` drew the ``i``-th
+    sorted light curve.
+    """
+    n_resamples, n = indices.shape
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_y = scores[order], y[order]
+    group_ends = np.flatnonzero(np.r_[sorted_scores[1:] != sorted_scores[:-1], True])
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    cells = (np.arange(n_resamples)[:, None] * n + rank[indices]).ravel()
+    counts = np.bincount(cells, minlength=n_resamples * n).reshape(n_resamples, n)
+    return sorted_scores, sorted_y, group_ends, counts
 
 
 def bootstrap_intervals(

@@ -24,6 +24,7 @@ from .recovery import KEPLER_MES
 
 if TYPE_CHECKING:
     from .kepler_windows import WindowPool
+    from .predict import Prediction
 
 TITLES = {"synthetic": "synthetic stars", "real": "real Kepler noise (test stars)"}
 STYLES = {"fpr_1pct": "-", "fpr_0p1pct": "--"}
@@ -41,48 +42,56 @@ def recall_vs_mes(curves: Sequence[pd.DataFrame], names: dict[str, str]) -> Any:
     fig = Figure(figsize=(6 * len(curves), 4.6), layout="constrained")
     axes = fig.subplots(1, len(curves), squeeze=False)[0]
     for ax, table in zip(axes, curves, strict=True):
-        centre = np.sqrt(table["mes_bin_low"] * table["mes_bin_high"]).to_numpy()
-        for fpr, style in STYLES.items():
-            ax.plot(
-                centre,
-                table[f"ceiling_{fpr}"],
-                style,
-                color="0.6",
-                lw=1.5,
-                label=f"ideal matched filter, FPR {FPR_TEXT[fpr]}",
-            )
-            for i, (method, name) in enumerate(names.items()):
-                column = f"recall_{method}_{fpr}"
-                recall = table[column].to_numpy()
-                bounds = [recall - table[f"{column}_low"], table[f"{column}_high"] - recall]
-                err = np.clip(np.vstack(bounds), 0, None)  # Wilson bounds touch 0/1 in float
-                ax.errorbar(
-                    centre,
-                    recall,
-                    yerr=err,
-                    fmt="o" + style,
-                    color=f"C{i}",
-                    capsize=3,
-                    ms=4,
-                    label=f"{name}, FPR {FPR_TEXT[fpr]}",
-                )
-        ax.axvline(
-            KEPLER_MES, ls=":", color="k", lw=1, label=f"Kepler threshold (MES {KEPLER_MES})"
-        )
-        edges = np.r_[table["mes_bin_low"].to_numpy(), table["mes_bin_high"].iloc[-1]]
-        ax.set_xscale("log")
-        ax.set_xticks(edges, [f"{edge:g}" for edge in edges])
-        ax.minorticks_off()
-        ax.set(
-            xlabel="MES-like SNR (depth / noise at transit duration x sqrt(N transits))",
-            ylabel="recall",
-            ylim=(0, 1.05),
-            title=f"Injection-recovery, {TITLES.get(table['source'].iloc[0], '')} "
-            f"(n={int(table['n'].sum())})",
-        )
-        ax.grid(alpha=0.3)
+        _recall_curves(ax, table, names)
+        _recall_axes(ax, table)
     axes[0].legend(loc="lower right", fontsize=7)
     return fig
+
+
+def _recall_curves(ax: Any, table: pd.DataFrame, names: dict[str, str]) -> None:
+    """One source's ceilings and each method's recall with Wilson bars, per FPR."""
+    centre = np.sqrt(table["mes_bin_low"] * table["mes_bin_high"]).to_numpy()
+    for fpr, style in STYLES.items():
+        ax.plot(
+            centre,
+            table[f"ceiling_{fpr}"],
+            style,
+            color="0.6",
+            lw=1.5,
+            label=f"ideal matched filter, FPR {FPR_TEXT[fpr]}",
+        )
+        for i, (method, name) in enumerate(names.items()):
+            column = f"recall_{method}_{fpr}"
+            recall = table[column].to_numpy()
+            bounds = [recall - table[f"{column}_low"], table[f"{column}_high"] - recall]
+            err = np.clip(np.vstack(bounds), 0, None)  # Wilson bounds touch 0/1 in float
+            ax.errorbar(
+                centre,
+                recall,
+                yerr=err,
+                fmt="o" + style,
+                color=f"C{i}",
+                capsize=3,
+                ms=4,
+                label=f"{name}, FPR {FPR_TEXT[fpr]}",
+            )
+
+
+def _recall_axes(ax: Any, table: pd.DataFrame) -> None:
+    """The Kepler threshold line, MES bin-edge ticks, labels and title of one source's panel."""
+    ax.axvline(KEPLER_MES, ls=":", color="k", lw=1, label=f"Kepler threshold (MES {KEPLER_MES})")
+    edges = np.r_[table["mes_bin_low"].to_numpy(), table["mes_bin_high"].iloc[-1]]
+    ax.set_xscale("log")
+    ax.set_xticks(edges, [f"{edge:g}" for edge in edges])
+    ax.minorticks_off()
+    ax.set(
+        xlabel="MES-like SNR (depth / noise at transit duration x sqrt(N transits))",
+        ylabel="recall",
+        ylim=(0, 1.05),
+        title=f"Injection-recovery, {TITLES.get(table['source'].iloc[0], '')} "
+        f"(n={int(table['n'].sum())})",
+    )
+    ax.grid(alpha=0.3)
 
 
 def plot_roc_pr(methods: Sequence[Scored]) -> Any:
@@ -260,4 +269,37 @@ def kepler_examples(pool: WindowPool, koi: pd.DataFrame) -> Any:
         "Real Kepler windows (red: predicted transits of CONFIRMED planets, orange: other KOIs)",
         fontsize=9,
     )
+    return fig
+
+
+def plot_predictions(predictions: Sequence[Prediction], threshold: float) -> Any:
+    """Each scored light curve (binned to the model cadence) with its flagged windows shaded."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 2.6 * len(predictions)), layout="constrained")
+    axes = fig.subplots(len(predictions), 1, squeeze=False)[:, 0]
+    for ax, p in zip(axes, predictions, strict=True):
+        ax.plot(p.grid_time, p.grid_flux, ".", ms=1.5, color="0.25", rasterized=True)
+        ax.fill_between(
+            p.grid_time,
+            0,
+            1,
+            where=p.flagged_cadences(),
+            transform=ax.get_xaxis_transform(),
+            color="tab:red",
+            alpha=0.2,
+            lw=0,
+            label="flagged window",
+        )
+        n = int(p.flagged.sum())
+        if n:
+            ax.legend(loc="upper right", fontsize=8)
+        ax.set_title(
+            f"{p.lightcurve.name}: {n} of {len(p.verdict)} windows flagged "
+            f"(threshold {threshold:.3f})",
+            fontsize=9,
+            loc="left",
+        )
+        ax.set_ylabel("relative flux")
+    axes[-1].set_xlabel("time [days]")
     return fig

@@ -183,6 +183,27 @@ def select_flat(flats: np.ndarray, n_dur: np.ndarray, settings: dict[str, Any]) 
     return flats[choice, np.arange(flats.shape[1])]
 
 
+def _draw_shapes(
+    bank: Bank, observed: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bank index, time reversal and (reversed) shape of one transit per host.
+
+    A shape whose transit the host's gaps hide is redrawn, up to :data:`REDRAWS` times.
+    """
+    k = len(observed)
+    pick = rng.integers(0, len(bank), size=k)
+    for _ in range(REDRAWS):
+        n_seen = ((bank.shapes[pick] > 0) & observed).sum(axis=1)
+        redo = n_seen < MIN_OBSERVED
+        if not redo.any():
+            break
+        pick[redo] = rng.integers(0, len(bank), size=int(redo.sum()))
+    shapes = bank.shapes[pick].astype(np.float64)
+    flip = rng.random(k) < 0.5
+    shapes[flip] = shapes[flip, ::-1]
+    return pick, flip, shapes
+
+
 def inject(
     hosts: np.ndarray,
     host_flats: np.ndarray,
@@ -206,18 +227,8 @@ def inject(
         Only the hosts that received a transit; ``table`` records the depth and
         the MES actually reached (lower than the target where the depth cap binds).
     """
-    k = host_index.size
-    pick = rng.integers(0, len(bank), size=k)
     observed = np.isfinite(hosts[host_index])
-    for _ in range(REDRAWS):
-        n_seen = ((bank.shapes[pick] > 0) & observed).sum(axis=1)
-        redo = n_seen < MIN_OBSERVED
-        if not redo.any():
-            break
-        pick[redo] = rng.integers(0, len(bank), size=int(redo.sum()))
-    shapes = bank.shapes[pick].astype(np.float64)
-    flip = rng.random(k) < 0.5
-    shapes[flip] = shapes[flip, ::-1]
+    pick, flip, shapes = _draw_shapes(bank, observed, rng)
     keep = ((shapes > 0) & observed).sum(axis=1) >= MIN_OBSERVED
     n_dur = duration_cadences(shapes)
     flat = select_flat(host_flats[:, host_index], n_dur, settings)

@@ -1,6 +1,6 @@
 """Real Kepler light curves -> fixed-length windows labelled by KOI ephemerides.
 
-The shared light-curve path (:mod:`transit_classifier.lightcurve`, the same one
+The shared light-curve path (:mod:`transit_classifier.windowing`, the same one
 ``predict`` uses) normalises each quarter by its median, lays it on the Kepler
 cadence grid (missing cadences = NaN) and cuts windows that never cross a
 quarter or a star; this module labels them from the KOI table:
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import lightcurve
+from . import lightcurve, windowing
 from .errors import UserError
 from .kepler import StarLightCurve
 from .koi import koi_label, planet_name, star_kois
@@ -54,7 +54,7 @@ WINDOW_COLUMNS = [
 class WindowSettings:
     """The numbers that turn light curves into labelled windows (``dataset`` and ``kepler``)."""
 
-    rules: lightcurve.WindowRules  # length, cadence, max_missing_fraction: shared with predict
+    rules: windowing.WindowRules  # length, cadence, max_missing_fraction: shared with predict
     stride: int
     min_in_transit_cadences: int
     exclusion_margin_days: float
@@ -66,7 +66,7 @@ class WindowSettings:
         """The settings of the validated params dict, as the fetch_kepler stage uses them."""
         kep = params["kepler"]
         return cls(
-            rules=lightcurve.WindowRules.from_params(params),
+            rules=windowing.WindowRules.from_params(params),
             stride=kep["stride"],
             min_in_transit_cadences=kep["min_in_transit_cadences"],
             exclusion_margin_days=kep["exclusion_margin_hours"] / 24.0,
@@ -181,11 +181,11 @@ def star_windows(
 ) -> StarWindows:
     """All usable, labelled windows of one star, cut by the shared light-curve rules."""
     rules = settings.rules
-    segments = lightcurve.to_segments(
+    segments = windowing.to_segments(
         lightcurve.from_star(star), rules.cadence_days, skip_bad_level=True
     )
-    windows = lightcurve.cut_windows(segments, rules.length, settings.stride)
-    sparse = lightcurve.too_sparse(windows, rules.max_missing_fraction)
+    windows = windowing.cut_windows(segments, rules.length, settings.stride)
+    sparse = windowing.too_sparse(windows, rules.max_missing_fraction)
     windows = windows.select(~sparse)
     flux, time = windows.flux, windows.time
     present = np.isfinite(flux)
@@ -283,6 +283,16 @@ def build_pool(
         table,
         pd.DataFrame(summary),
     )
+
+
+def pool_koi(pool: WindowPool, koi: pd.DataFrame) -> pd.DataFrame:
+    """The KOI rows of the pooled stars, sorted by star and KOI.
+
+    Written with the windows (``data/kepler/koi.csv``): evaluate derives each
+    real window's expected MES from them.
+    """
+    used = koi.loc[koi["kepid"].isin(pool.table["kepid"].unique())]
+    return used.sort_values(["kepid", "kepoi_name"])
 
 
 def pool_metrics(pool: WindowPool, source: str) -> dict[str, Any]:

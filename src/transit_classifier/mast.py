@@ -8,7 +8,7 @@ built through. Network failures are retried with exponential backoff; if MAST
 stays unreachable the stage stops with one line (and writes nothing). A cached
 file that does not open (an interrupted download) is deleted and fetched once
 more. Any other per-target failure is recorded in the fetch report and the
-target skipped.
+target skipped. :func:`load_source` reads either this or the bundled copy.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from astroquery.exceptions import RemoteServiceError
 from astroquery.exceptions import TimeoutError as AstroqueryTimeout
 
-from .bundle import load_manifest, verify_bundle
+from .bundle import load_bundle, load_manifest, verify_bundle
 from .errors import UserError
 from .kepler import StarLightCurve, from_collection, star_entry
 from .koi import load_koi
@@ -288,3 +288,16 @@ def koi_for_targets(kep: dict[str, Any], kepids: Sequence[int]) -> pd.DataFrame:
             "kepler.koi_table to the NASA Exoplanet Archive KOI cumulative CSV"
         )
     return load_koi(Path(kep["bundle_dir"]) / "koi.csv.gz")
+
+
+def load_source(kep: dict[str, Any]) -> tuple[dict[int, StarLightCurve], pd.DataFrame, list]:
+    """Per-star arrays, KOI table and fetch report from ``kepler.source`` (bundled or MAST)."""
+    if kep["source"] == "bundled":
+        bundle = load_bundle(kep["bundle_dir"])
+        report = [star_entry(star) for _, star in sorted(bundle.stars.items())]
+        return bundle.stars, bundle.koi, report
+    targets = resolve_targets(kep)
+    koi = koi_for_targets(kep, targets)
+    retry = Retry(kep["download_retries"], kep["backoff_seconds"])
+    fetched = fetch_targets(targets, kep["cache_dir"], retry)
+    return fetched.stars, koi, fetched.report

@@ -216,6 +216,7 @@ SCHEMA: dict[str, Any] = {
     "train.reduce_lr_factor": Number(0, 1, low_open=True),
     "train.monitor": Choice(("val_pr_auc", "val_roc_auc", "val_loss")),
     "train.threads": _int(1, 256),
+    "train.distribute": Choice(("default", "mirrored")),
     # evaluate
     "evaluate.threshold": Choice(("max_f1", "target_fpr")),
     "evaluate.target_fpr": Number(0, 1, low_open=True),

@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -94,13 +95,27 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text or 'no message'} (unexpected; please report it)"
 
 
+def plot_path(vet_dir: str | None, task: Task) -> Path | None:
+    """Where a flagged input's vetting PNG goes: its file stem plus its resume key, so two
+    inputs with one name (or one file rescored by another model) never overwrite each other."""
+    if vet_dir is None:
+        return None
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(task.input).name.split(".")[0])[:80]
+    return Path(vet_dir) / f"{stem}-{task.key[:12]}_vetting.png"
+
+
 def score_batch(
-    tasks: list[Task], model_dir: str, operating_point: str | None, model_hash: str
+    tasks: list[Task],
+    model_dir: str,
+    operating_point: str | None,
+    model_hash: str,
+    vet_dir: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score a batch on a worker: its windows, and one failures row per input that failed.
 
     A model that cannot be loaded raises (the whole scan stops: nothing could
     be scored); any error of one input only becomes that input's failures row.
+    With ``vet_dir`` (a folder), each flagged input's vetting PNG is written there.
     """
     classifier = cached_model(model_dir, operating_point)
     windows, failures = [empty_frame(WINDOW_COLUMNS)], []
@@ -111,7 +126,7 @@ def score_batch(
                 data = task.target
                 if data.startswith("TIC "):
                     data = download_tic(int(data.split()[1]))
-                table = classifier.score(data)
+                table = classifier.score(data, plot=plot_path(vet_dir, task))
         except Exception as exc:  # per-input failures are rows, never fatal
             failures.append({**tagged, "reason": one_line(exc)})
         else:
@@ -243,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     sources = join_id_tokens(args.inputs)
+    vet_dir = _vet_folder(args.vet)
     store = ScanStore(Path(args.out or f"scan.{args.format}"), args.format)
     model = model_hash(args.model_dir, args.operating_point)
     store.prepare(forget_failures=args.retry_failed)
@@ -254,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
         "model_dir": str(Path(args.model_dir).resolve()),  # workers may run in other folders
         "operating_point": args.operating_point,
         "model_hash": model,
+        "vet_dir": vet_dir,
     }
     tally, reasons = Tally(), []
     if total:  # a rerun with nothing left to do starts no cluster
@@ -267,6 +284,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------- command line
+
+
+def _vet_folder(vet_dir: str | None) -> str | None:
+    """The absolute ``--vet`` folder, created now so a bad path fails before any scoring."""
+    if vet_dir is None:
+        return None
+    folder = Path(vet_dir).resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"--vet {vet_dir}: cannot create the folder ({exc.strerror}); choose a writable path"
+        ) from None
+    return str(folder)
 
 
 def _positive(text: str) -> int:
@@ -313,6 +344,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batch-size", type=_positive, default=8, help="inputs per task and part file (default: 8)"
+    )
+    parser.add_argument(
+        "--vet",
+        metavar="DIR",
+        help="write a one-page vetting PNG per flagged input into DIR (on --scheduler, a "
+        "folder every worker can write under the same path)",
     )
     parser.add_argument(
         "--retry-failed",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .predict import CSV_SUFFIXES, FITS_SUFFIXES
+from .inputs import CSV_SUFFIXES, FITS_SUFFIXES
 
 ID_PATTERN = re.compile(r"^\s*(kic|tic)?[\s_-]*(\d{1,10})\s*$", re.IGNORECASE)
 MANIFEST_COLUMNS = ("path", "kepid", "kic", "tic")  # first one present wins

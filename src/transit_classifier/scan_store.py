@@ -37,6 +37,10 @@ WINDOW_COLUMNS = {
     "probability": "float64",
     "verdict": "string",
     "missing_fraction": "float64",
+    "period": "float64",  # the light curve's candidate, on the flagged windows holding one
+    "epoch": "float64",  # of its transits (NaN elsewhere): TransitClassifier.score's columns
+    "duration": "float64",
+    "depth": "float64",
 }
 FAILURE_COLUMNS = {
     "input": "string",

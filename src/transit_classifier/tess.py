@@ -2,7 +2,7 @@
 
 The model was trained on Kepler long cadence (29.4 min), so a TESS light curve
 goes through the same light-curve path as a Kepler one
-(:mod:`transit_classifier.lightcurve`): each sector is a segment, as each Kepler
+(:mod:`transit_classifier.windowing`): each sector is a segment, as each Kepler
 quarter is, and its points are averaged into the model's 29.4-min cadence bins
 (TESS cadence numbers are not at the model cadence, so the grid is by time).
 The mid-sector downlink gap (~1 day) stays NaN inside the sector's windows,

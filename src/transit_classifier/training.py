@@ -6,18 +6,28 @@ weighs the transit class by ``focal_alpha`` (the other class by ``1 - alpha``).
 Early stopping and the learning-rate schedule watch ``train.monitor`` on the
 validation split only; the test split never enters this module.
 
-TensorFlow is imported inside functions so a stage silences its logs first.
+``train.distribute: mirrored`` builds and compiles the model inside a
+``tf.distribute.MirroredStrategy`` scope (every visible GPU); ``default`` adds
+no scope. TensorFlow is imported inside functions so a stage silences its logs
+first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import epochs, injection
 from .errors import UserError
 from .io import load_npz
+from .model import build_model
+from .preprocess import channel_names, settings_from_params
+from .seeding import make_rng
 
 if TYPE_CHECKING:
     import keras
@@ -125,6 +135,20 @@ def compile_model(model: keras.Model, train_params: dict[str, Any]) -> None:
     )
 
 
+def distribution_scope(distribute: str) -> contextlib.AbstractContextManager:
+    """The scope to build and compile the model in, per ``train.distribute``.
+
+    ``mirrored``: a ``tf.distribute.MirroredStrategy`` over every visible GPU
+    (the CPU when there is none), each batch split between the replicas.
+    ``default``: no scope at all, so the weights are exactly a plain run's.
+    """
+    if distribute == "mirrored":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope()
+    return contextlib.nullcontext()
+
+
 def make_live(live_dir: str | Path) -> Any:
     """A dvclive logger writing per-epoch TSVs and a summary into ``live_dir``, nothing else.
 
@@ -188,7 +212,10 @@ def fit(
     train_params: dict[str, Any],
     live: Any = None,
 ) -> tuple[dict[str, list[float]], int]:
-    """Compile and fit ``model`` in place; return the per-epoch history and the best epoch index.
+    """Fit ``model`` in place; return the per-epoch history and the best epoch index.
+
+    The model is compiled first unless it already is (:func:`train` compiles it
+    inside the ``train.distribute`` scope it was built in).
 
     ``train`` is a ``keras.utils.PyDataset`` (:func:`epochs.injection_dataset`,
     which batches and shuffles itself) or an ``(X, y)`` pair. The weights left
@@ -196,7 +223,8 @@ def fit(
     (``restore_best_weights``), not the last epoch's.
     """
     _check_validation(val[1])
-    compile_model(model, train_params)
+    if not model.compiled:
+        compile_model(model, train_params)
     callbacks = make_callbacks(train_params, live)
     if isinstance(train, tuple):
         data = {"x": train[0], "y": train[1][:, None], "shuffle": True}
@@ -241,3 +269,63 @@ def summarise(
         "val_samples": n_val,
         "best": at_best,
     }
+
+
+def epoch_source(
+    params: dict[str, Any], prepared: str | Path, length: int, channels: int
+) -> epochs.EpochSource:
+    """The prepared training split, its injection hosts and the batman transit bank."""
+    base = load_split(f"{prepared}/train.npz", length, channels)
+    hosts_npz = load_npz(f"{prepared}/hosts_train.npz")
+    settings = settings_from_params(params)
+    hosts = epochs.Hosts.from_flux(hosts_npz["flux"], hosts_npz["source"] == "real", settings)
+    bank = injection.make_bank(
+        params,
+        params["inject"]["bank_size"],
+        make_rng(params["seed"], "inject", "bank"),
+        params["inject"]["period_days"],
+    )
+    return epochs.EpochSource(base, hosts, bank, params)
+
+
+def train(
+    params: dict[str, Any], prepared: str | Path, live_dir: str | Path, validation_injections: int
+) -> tuple[keras.Model, dict[str, Any]]:
+    """The ``train`` stage in memory: seeded data and model, fresh injections every epoch.
+
+    Returns the model at its best validation epoch and its ``metrics/train.json`` record.
+    """
+    train_params = params["train"]
+    seed = int(make_rng(params["seed"], "train", train_params["seed"]).integers(2**31))
+    configure_determinism(seed, train_params["threads"])
+    length = params["dataset"]["window_length"]
+    channels = len(channel_names(settings_from_params(params)))
+    source = epoch_source(params, prepared, length, channels)
+    data = epochs.injection_dataset(source, train_params["batch_size"])
+    val = epochs.validation_set(
+        load_npz(f"{prepared}/val.npz"),
+        load_npz(f"{prepared}/real_val.npz"),
+        params,
+        validation_injections,
+    )
+    with distribution_scope(train_params["distribute"]):
+        model = build_model(length, train_params, channels)
+        compile_model(model, train_params)
+    print(
+        f"train: {train_params['architecture']} model, {model.count_params():,} parameters; "
+        f"{len(data.y)} windows per epoch ({int(data.y.sum())} transits, "
+        f"{params['inject']['per_epoch']} freshly injected), {len(source.hosts.X)} injection "
+        f"hosts; {len(val[1])} validation windows ({int(val[1].sum())} transits)"
+    )
+    start = time.perf_counter()
+    history, best_epoch = fit(model, data, val, train_params, live=make_live(live_dir))
+    elapsed = time.perf_counter() - start
+    epochs_run = len(history["loss"])
+    print(
+        f"train: {epochs_run} epochs in {elapsed:.0f} s ({elapsed / epochs_run:.1f} s/epoch), "
+        f"best epoch {best_epoch + 1}"
+    )
+    summary = summarise(history, best_epoch, model, train_params, len(data.y), len(val[1]))
+    summary["injected_transits_seen"] = params["inject"]["per_epoch"] * epochs_run
+    summary["onednn_max_cpu_isa"] = os.environ.get("ONEDNN_MAX_CPU_ISA", "")  # see stage.py
+    return model, summary

@@ -30,7 +30,10 @@ MIN_PERIOD_DAYS = 0.5
 DURATIONS_DAYS = np.array([0.04, 0.06, 0.09, 0.13, 0.19, 0.28, 0.42])
 # A single dip may be longer: the biweight window (2.5 d) keeps dips up to ~0.8 d.
 SINGLE_DURATIONS_DAYS = np.append(DURATIONS_DAYS, [0.6, 0.8])
-MAX_PERIODS = 50_000  # caps the BLS grid: ~2 s on one core for a Kepler quarter
+MAX_PERIODS = 50_000  # caps the BLS grid: under 1 s on one core for a Kepler quarter
+# Phase bins per shortest box: 3 gives 19-minute bins, finer than Kepler's 29.4-minute
+# cadence, at a third of the cost of astropy's default 10.
+OVERSAMPLE = 3
 MIN_REPEAT_SNR = 3.0  # the transits other than the deepest must add up to this, else single
 MAX_DEPTH_RATIO = 3.0  # ... and be no more than this many times shallower than the deepest
 
@@ -89,7 +92,9 @@ def _bls(time: np.ndarray, flat: np.ndarray) -> tuple[float, ...]:
     # Frequency step keeping the phase drift over the baseline under the shortest box.
     n = int(np.clip((f_hi - f_lo) * baseline**2 / DURATIONS_DAYS[0], 1000, MAX_PERIODS))
     periods = 1.0 / np.linspace(f_hi, f_lo, n)
-    result = BoxLeastSquares(time, flat).power(periods, DURATIONS_DAYS, objective="snr")
+    result = BoxLeastSquares(time, flat).power(
+        periods, DURATIONS_DAYS, objective="snr", oversample=OVERSAMPLE
+    )
     best = int(np.nanargmax(result.power))
     return tuple(float(result[key][best]) for key in ("period", "transit_time", "duration"))
 
