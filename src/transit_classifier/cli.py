@@ -12,10 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -25,6 +23,7 @@ from . import predict as scoring
 from .artifact import DEFAULT_MODEL_DIR, load_threshold
 from .errors import UserError
 from .stage import quiet_tensorflow
+from .vetting_figures import vetting_path
 
 
 def _probability(text: str) -> float:
@@ -160,12 +159,6 @@ def _with_candidates(records: dict[str, Any], found: dict[str, tuple]) -> dict[s
             fields = {k: v if v == v else None for k, v in candidate.as_dict().items()}
             record["candidate"] = {**fields, "transit_times": candidate.transit_times.tolist()}
     return records
-
-
-def vetting_path(directory: str, name: str) -> Path:
-    """``DIR/<input file name without extension>_vetting.png``, safe for any input name."""
-    stem = re.sub(r"(\.fits|\.fit|\.csv)(\.gz)?$", "", Path(name).name, flags=re.IGNORECASE)
-    return Path(directory) / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem).strip('_')}_vetting.png"
 
 
 def _write_vetting(

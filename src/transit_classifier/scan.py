@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -47,6 +46,7 @@ from .scan_store import (
     empty_frame,
 )
 from .stage import quiet_tensorflow
+from .vetting_figures import vetting_path
 
 CONNECT_TIMEOUT = "10s"
 IN_FLIGHT_PER_WORKER = 2  # batches queued per worker: keeps workers busy, memory bounded
@@ -95,15 +95,6 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text or 'no message'} (unexpected; please report it)"
 
 
-def plot_path(vet_dir: str | None, task: Task) -> Path | None:
-    """Where a flagged input's vetting PNG goes: its file stem plus its resume key, so two
-    inputs with one name (or one file rescored by another model) never overwrite each other."""
-    if vet_dir is None:
-        return None
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(task.input).name.split(".")[0])[:80]
-    return Path(vet_dir) / f"{stem}-{task.key[:12]}_vetting.png"
-
-
 def score_batch(
     tasks: list[Task],
     model_dir: str,
@@ -126,7 +117,8 @@ def score_batch(
                 data = task.target
                 if data.startswith("TIC "):
                     data = download_tic(int(data.split()[1]))
-                table = classifier.score(data, plot=plot_path(vet_dir, task))
+                plot = None if vet_dir is None else vetting_path(vet_dir, task.input, task.key[:12])
+                table = classifier.score(data, plot=plot)
         except Exception as exc:  # per-input failures are rows, never fatal
             failures.append({**tagged, "reason": one_line(exc)})
         else:

@@ -8,6 +8,8 @@ phase-folded transit with the box model over it, and odd against even transits
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -99,6 +101,17 @@ def _odd_even(ax_odd: Any, ax_even: Any, time: np.ndarray, flat: np.ndarray, c: 
         fontsize=10,
         weight="bold",
     )
+
+
+def vetting_path(directory: str | Path, name: str, tag: str = "") -> Path:
+    """``DIR/<input file name without extension>[-tag]_vetting.png``, safe for any input name.
+
+    ``scan`` passes the input's resume key as ``tag``, so two inputs with one
+    file name (or one file scored by two models) never overwrite each other.
+    """
+    stem = re.sub(r"(\.fits|\.fit|\.csv)(\.gz)?$", "", Path(name).name, flags=re.IGNORECASE)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("_") + (f"-{tag}" if tag else "")
+    return Path(directory) / f"{stem}_vetting.png"
 
 
 def vetting_figure(
