@@ -312,3 +312,20 @@ def test_live_logger_leaves_the_repository_alone(tmp_path, monkeypatch):
     rows = (tmp_path / "metrics/train_live/plots/metrics/eval/pr_auc.tsv").read_text()
     assert rows == "step\tpr_auc\n0\t0.5\n1\t0.6\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "metrics"]
+
+
+def test_weight_averaging_keeps_the_validated_average(params, trained):
+    """With ``ema_momentum`` the saved weights are the averaged ones validation scored."""
+    import keras
+
+    train_params = {**params["train"], "ema_momentum": 0.9, "epochs": 2, "patience": 5}
+    assert isinstance(training.make_callbacks(train_params)[0], keras.callbacks.SwapEMAWeights)
+    model, history, best = train_tiny(train_params)
+    Xv, yv = make_split(32, 2, 0.2)
+    scored = model.evaluate(Xv, yv[:, None].astype(np.float32), verbose=0, return_dict=True)
+    assert scored["pr_auc"] == pytest.approx(history["val_pr_auc"][best], abs=1e-6)
+    plain = trained[0]
+    assert any(
+        not np.array_equal(a, b)
+        for a, b in zip(model.get_weights(), plain.get_weights(), strict=True)
+    )

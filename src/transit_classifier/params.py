@@ -209,6 +209,7 @@ SCHEMA: dict[str, Any] = {
     "train.focal_gamma": NON_NEGATIVE,
     "train.focal_alpha": Number(0, 0.99, low_open=True),
     "train.learning_rate": Number(0, 1, low_open=True),
+    "train.ema_momentum": Number(0, 0.9999),
     "train.batch_size": _int(1, 65_536),
     "train.epochs": _int(1, 10_000),
     "train.patience": _int(0, 10_000),
