@@ -5,7 +5,7 @@ stars and counts an injection found when its window scores above the
 validation threshold. A host window that already scores above the threshold
 with nothing injected counts as found whatever was injected, so a model that
 flags a star's own variability inflates that recall. This script rebuilds the
-evaluate stage's real-noise injections (same seeds, same functions), scores
+evaluate stage's real-noise injections (``assessment.build_sets``), scores
 every host with and without its transit, and gives the recall per MES bin over
 all injections and over those whose host was not flagged on its own.
 
@@ -22,40 +22,14 @@ from transit_classifier import stage
 
 stage.quiet_tensorflow()
 
-from transit_classifier import injection  # noqa: E402
 from transit_classifier.artifact import load_threshold  # noqa: E402
-from transit_classifier.assessment import REAL_KEYS, injection_hosts, load_arrays  # noqa: E402
+from transit_classifier.assessment import build_sets  # noqa: E402
 from transit_classifier.model import load_classifier, predict_proba  # noqa: E402
 from transit_classifier.params import load_params  # noqa: E402
-from transit_classifier.preprocess import flatten_all, preprocess  # noqa: E402
-from transit_classifier.seeding import make_rng  # noqa: E402
+from transit_classifier.preprocess import preprocess  # noqa: E402
 
 OUT = Path("reports/host_flags.md")
 BINS = ((7.1, 10.0), (10.0, 15.0), (15.0, 20.0), (20.0, 30.0), (10.0, np.inf))
-
-
-def real_injections(params: dict, settings: dict) -> tuple[np.ndarray, injection.Injected, dict]:
-    """The evaluate stage's real-noise hosts and injections (assessment.build_sets' recipe)."""
-    ev = params["evaluate"]
-    edges = np.asarray(ev["mes_bins"], float)
-    n = ev["injection_per_bin"] * (edges.size - 1)
-    real_test = load_arrays("real_test", REAL_KEYS)
-    hosts = injection_hosts(params, real_test, n)["real"]
-    bank = injection.make_bank(
-        params,
-        params["inject"]["bank_size"],
-        make_rng(params["seed"], "evaluate", "bank"),
-        params["synthetic"]["period_days"],
-    )
-    rng = make_rng(params["seed"], "evaluate", "inject", "real")
-    target = injection.uniform_in_bins(edges, ev["injection_per_bin"], rng)
-    done = injection.inject(
-        hosts, flatten_all(hosts, settings), bank, target, rng, np.arange(len(hosts)), settings
-    )
-    pick = make_rng(params["seed"], "evaluate", "real-hosts").choice(
-        np.flatnonzero(real_test["y"] == 0), n
-    )
-    return hosts, done, real_test["kepid"][pick]
 
 
 def main() -> None:
@@ -63,11 +37,12 @@ def main() -> None:
     model, info = load_classifier("model")
     _, threshold = load_threshold(Path("model"), info, "fpr_1pct")
     settings = info["preprocess"]
-    hosts, done, kepid = real_injections(params, settings)
-    host_flag = predict_proba(model, preprocess(hosts, settings)) >= threshold
-    found = predict_proba(model, preprocess(done.flux, settings)) >= threshold
-    clean = ~host_flag[done.host]
-    mes = done.table["mes"].to_numpy()
+    sets = build_sets(params, settings)
+    table = sets.injected["real"]
+    host_flag = predict_proba(model, preprocess(sets.hosts["real"], settings)) >= threshold
+    found = predict_proba(model, preprocess(sets.flux["real_injected"], settings)) >= threshold
+    alone = host_flag[table["host"].to_numpy()]  # per injection: its host flagged on its own
+    clean, kepid, mes = ~alone, table["kepid"].to_numpy(), table["mes"].to_numpy()
     lines = [
         "# Real-noise injection recall and hosts flagged on their own",
         "",
@@ -76,12 +51,12 @@ def main() -> None:
         "",
         f"Host windows flagged with nothing injected: **{host_flag.sum()} of {host_flag.size}**.",
         "",
-        "| star (kepid) | host draws | flagged alone |",
+        "| star (kepid) | injections | host flagged alone |",
         "|---|---:|---:|",
     ]
     for star in np.unique(kepid):
         mine = kepid == star
-        lines.append(f"| {star} | {mine.sum()} | {host_flag[mine].sum()} |")
+        lines.append(f"| {star} | {mine.sum()} | {alone[mine].sum()} |")
     lines += [
         "",
         "| MES bin | recall, all | n | recall, host not flagged alone | n |",

@@ -104,6 +104,8 @@ def test_kepler_90_h_is_the_candidate_and_its_page_renders(model, kepler_90, tmp
     assert c.depth == pytest.approx(6e-3, rel=0.5) and c.snr > 50
     fig = prediction_figure(kepler_90, flat, c)
     assert sum(bool(ax.lines) for ax in fig.axes) >= 3 and len(fig.axes) >= 4
+    notes = [t.get_text() for ax in fig.axes for t in ax.texts if "odd/even" in t.get_text()]
+    assert notes == ["single transit: no odd/even test"]  # said once, not once per panel
     path = tmp_path / "k90.png"
     assert model.vet(str(KEPLER_90_Q5), path).epoch == pytest.approx(c.epoch)
     from matplotlib.image import imread

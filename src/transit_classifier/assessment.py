@@ -51,6 +51,8 @@ class EvalSets:
     test: dict[str, np.ndarray]
     real_test: dict[str, np.ndarray]
     injected: dict[str, pd.DataFrame] = field(default_factory=dict)
+    hosts: dict[str, np.ndarray] = field(default_factory=dict)
+    """Host flux per injection source; each injected table's ``host`` column indexes it."""
 
 
 def load_arrays(name: str, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -69,8 +71,12 @@ def load_arrays(name: str, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
 
 def injection_hosts(
     params: dict[str, Any], real_test: dict[str, np.ndarray], n: int
-) -> dict[str, np.ndarray]:
-    """Hosts for injection-recovery: fresh synthetic negatives, and test stars' real negatives."""
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Hosts for injection-recovery: fresh synthetic negatives, and test stars' real negatives.
+
+    Also returns the ``real_test`` row of every real host, so a report can
+    say which star each injection went into.
+    """
     from .synthetic import simulate
 
     seed = params["seed"]
@@ -79,7 +85,7 @@ def injection_hosts(
     if not negatives.size:
         raise UserError("test stars hold no real non-transit window; add stars to the bundle")
     pick = make_rng(seed, "evaluate", "real-hosts").choice(negatives, n)
-    return {"synthetic": synthetic.astype(np.float64), "real": real_test["flux"][pick]}
+    return {"synthetic": synthetic.astype(np.float64), "real": real_test["flux"][pick]}, pick
 
 
 def build_sets(params: dict[str, Any], settings: dict[str, Any]) -> EvalSets:
@@ -92,7 +98,7 @@ def build_sets(params: dict[str, Any], settings: dict[str, Any]) -> EvalSets:
             raise UserError(f"the {name} split holds a single class; raise the dataset sizes")
     edges = np.asarray(ev["mes_bins"], float)
     n = ev["injection_per_bin"] * (edges.size - 1)
-    hosts = injection_hosts(params, real_test, n)
+    hosts, real_rows = injection_hosts(params, real_test, n)
     bank = injection.make_bank(
         params,
         params["inject"]["bank_size"],
@@ -118,7 +124,11 @@ def build_sets(params: dict[str, Any], settings: dict[str, Any]) -> EvalSets:
             host_flux, flats, bank, target, rng, np.arange(len(host_flux)), settings
         )
         sets.flux[f"{source}_injected"] = done.flux
-        sets.injected[source] = done.table
+        sets.hosts[source] = host_flux
+        table = done.table.assign(host=done.host)
+        if source == "real":
+            table["kepid"] = real_test["kepid"][real_rows[done.host]]
+        sets.injected[source] = table
     return sets
 
 

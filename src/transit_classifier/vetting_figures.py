@@ -73,16 +73,16 @@ def _folded(ax: Any, hours: np.ndarray, flat: np.ndarray, c: Candidate, title: s
 def _odd_even(ax_odd: Any, ax_even: Any, time: np.ndarray, flat: np.ndarray, c: Candidate) -> None:
     """Odd and even transits folded side by side, their depths as lines, sigma in the title."""
     if np.isnan(c.period):
-        for ax in (ax_odd, ax_even):
-            ax.text(
-                0.5,
-                0.5,
-                "single transit:\nno odd/even test",
-                ha="center",
-                va="center",
-                transform=ax.transAxes,
-            )
-            ax.set_axis_off()
+        ax_odd.text(  # once, centred across both panels
+            1.0,
+            0.5,
+            "single transit: no odd/even test",
+            ha="center",
+            va="center",
+            transform=ax_odd.transAxes,
+        )
+        ax_odd.set_axis_off()
+        ax_even.set_axis_off()
         return
     odd = np.round((time - c.epoch) / c.period).astype(np.int64) % 2 == 1
     hours = _fold(time, c)
