@@ -149,7 +149,8 @@ def test_table_output_covers_the_whole_light_curve(tmp_path, capsys, model_dir) 
     code, out, err = run(capsys, "predict", path, "--model-dir", model_dir)
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0].split() == ["file", "start", "[d]", "end", "[d]", "probability", "verdict"]
+    header = ["file", "start", "[d]", "end", "[d]", "probability", "inverted", "verdict"]
+    assert lines[0].split() == header
     rows = lines[2 : lines.index("")]
     n_cadences = 490
     assert len(rows) == len(windowing.window_starts(n_cadences, LENGTH, STRIDE, True)) == 4
@@ -175,7 +176,9 @@ def test_json_schema_and_verdicts_follow_threshold(tmp_path, capsys, model_dir) 
     assert result["input"] == str(path) and result["source"] == "csv"
     assert result["n_windows"] == len(result["windows"]) == result["n_scored"]
     window = result["windows"][0]
-    assert set(window) == {"start", "end", "probability", "missing_fraction", "verdict"}
+    assert set(window) == {
+        "start", "end", "probability", "inverted_probability", "missing_fraction", "verdict",
+    }  # fmt: skip
     assert window["end"] - window["start"] == pytest.approx((LENGTH - 1) * CADENCE_D, abs=1e-5)
     probs = np.array([w["probability"] for w in result["windows"]])
     assert np.all((probs >= 0) & (probs <= 1))
@@ -202,6 +205,7 @@ def test_sparse_windows_are_reported_not_scored(tmp_path, capsys, model_dir) -> 
     for window, is_sparse in zip(windows, sparse, strict=True):
         assert (window["missing_fraction"] > 0.3) == is_sparse
         assert (window["probability"] is None) == is_sparse
+        assert (window["inverted_probability"] is None) == is_sparse
     assert any(0.3 < w["missing_fraction"] <= 0.5 for w in windows)  # the old 50% rule scored it
 
 
@@ -471,16 +475,16 @@ def test_model_whose_settings_cannot_be_honoured_is_refused(
 
 
 def test_preprocess_settings_are_passed_through(monkeypatch) -> None:
-    """predict hands the model's preprocess dict to preprocess() as stored, whatever its keys."""
+    """predict hands the model's preprocess dict to preprocessing as stored, whatever its keys."""
     import transit_classifier.model
 
     seen = []
 
-    def fake_preprocess(flux: np.ndarray, settings: dict) -> np.ndarray:
+    def fake_preprocess(flux: np.ndarray, settings: dict) -> tuple[np.ndarray, np.ndarray]:
         seen.append(settings)
-        return np.zeros((len(flux), LENGTH, 3), np.float32)
+        return np.zeros((2, len(flux), LENGTH, 3), np.float32)
 
-    monkeypatch.setattr(scoring, "preprocess", fake_preprocess)
+    monkeypatch.setattr(scoring, "preprocess_inverted", fake_preprocess)
     monkeypatch.setattr(transit_classifier.model, "predict_proba", lambda m, X: np.zeros(len(X)))
     settings = {**PREPROCESS, "a_future_key": 1}
     setup = scoring.model_setup({**INFO, "preprocess": settings}, 0.5)

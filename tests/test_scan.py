@@ -231,8 +231,8 @@ def test_parts_of_a_crashed_batch_are_dropped(tmp_path: Path) -> None:
     store = ScanStore(tmp_path / "scan.parquet", "parquet")
     store.prepare()
     row = {"input": "a", "input_key": "k", "model_hash": "m", "start": 1.0, "end": 2.0,
-           "probability": 0.9, "verdict": "transit", "missing_fraction": 0.0, "period": 3.0,
-           "epoch": 1.5, "duration": 0.1, "depth": 1e-3}  # fmt: skip
+           "probability": 0.9, "inverted": 0.1, "verdict": "transit", "missing_fraction": 0.0,
+           "period": 3.0, "epoch": 1.5, "duration": 0.1, "depth": 1e-3}  # fmt: skip
     store.write_batch(pd.DataFrame([row]), pd.DataFrame(columns=list(FAILURE_COLUMNS)))
     orphan = store.directory("candidates") / "part-0-crashed.parquet"
     shutil.copy(next(store.parts("candidates")), orphan)  # its windows part was never written

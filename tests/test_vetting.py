@@ -8,6 +8,7 @@ single-transit case and the figure on real data.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -112,6 +113,16 @@ def test_kepler_90_h_is_the_candidate_and_its_page_renders(model, kepler_90, tmp
 
     height, width = imread(path).shape[:2]
     assert path.stat().st_size > 30_000 and width > 1000 and height > 900
+
+
+def test_a_real_transit_is_not_flagged_upside_down(model, kepler_90) -> None:
+    """Turned upside down, Kepler-90 h's dip is a clipped bump: no dip is left to flag."""
+    flagged = kepler_90.flagged
+    assert flagged.any() and np.all(kepler_90.inverted[flagged] < model.threshold)
+    assert "upside down" not in kepler_90.summary(model.threshold)
+    symmetric = dataclasses.replace(kepler_90, inverted=kepler_90.probability)  # as a pulsator
+    warning = f"{flagged.sum()} of them also flagged upside down: variability likely"
+    assert symmetric.summary(model.threshold).endswith(warning)
 
 
 def test_score_fills_the_candidate_on_flagged_rows_holding_its_transit(model) -> None:

@@ -36,6 +36,7 @@ COLUMNS = (
     "start",
     "end",
     "probability",
+    "inverted",
     "verdict",
     "missing_fraction",
     *CANDIDATE_COLUMNS,
@@ -86,7 +87,10 @@ class TransitClassifier:
         -------
         pandas.DataFrame
             Columns :data:`COLUMNS`: window start and end (days), transit
-            probability (NaN if too sparse to score) and verdict at :attr:`threshold`,
+            probability (NaN if too sparse to score), the probability of the
+            window turned upside down (``inverted``: a flagged window that is
+            high here too is more likely stellar variability than a transit)
+            and verdict at :attr:`threshold`,
             then :data:`CANDIDATE_COLUMNS` (days, depth as a fraction): the
             candidate of the whole light curve (:meth:`vet`, one box search per
             light curve) on the flagged rows holding one of its transits, NaN
@@ -175,6 +179,7 @@ class TransitClassifier:
                 "start": prediction.t_start,
                 "end": prediction.t_end,
                 "probability": prediction.probability,
+                "inverted": prediction.inverted,
                 "verdict": prediction.verdict,
                 "missing_fraction": prediction.missing_fraction,
                 **{column: nan for column in CANDIDATE_COLUMNS},

@@ -23,7 +23,7 @@ import numpy as np
 from . import windowing
 from .errors import UserError
 from .lightcurve import Observations
-from .preprocess import preprocess
+from .preprocess import preprocess_inverted
 from .windowing import WindowRules, Windows
 
 TRANSIT, NO_TRANSIT, TOO_SPARSE = "transit", "no transit", "too sparse"
@@ -53,6 +53,7 @@ class Prediction:
     t_end: np.ndarray  # (w,) days, last cadence of each window
     missing_fraction: np.ndarray  # (w,)
     probability: np.ndarray  # (w,) NaN for windows too sparse to score
+    inverted: np.ndarray  # (w,) probability of the window upside down (variability check)
     verdict: np.ndarray  # (w,) TRANSIT | NO_TRANSIT | TOO_SPARSE
 
     @property
@@ -78,9 +79,11 @@ class Prediction:
             f"flagged as transit{sparse}"
         )
         best = int(np.nanargmax(self.probability))
+        both = int((self.flagged & (self.inverted >= threshold)).sum())
+        warn = f"; {both} of them also flagged upside down: variability likely" if both else ""
         return (
             f"{head}; max probability {self.probability[best]:.3f} "
-            f"({self.t_start[best]:.2f}-{self.t_end[best]:.2f} d), threshold {threshold:.3f}"
+            f"({self.t_start[best]:.2f}-{self.t_end[best]:.2f} d), threshold {threshold:.3f}{warn}"
         )
 
 
@@ -162,9 +165,10 @@ def predict_lightcurve(curve: Observations, model: Any, setup: ModelSetup) -> Pr
             f"{curve.name}: every window misses more than {setup.rules.max_missing_fraction:.0%} "
             "of its cadences; supply a light curve with fewer gaps"
         )
-    probability = np.full(len(windows), np.nan)
-    X = preprocess(windows.flux[usable], setup.preprocessing)
+    probability, inverted = np.full((2, len(windows)), np.nan)
+    X, X_inverted = preprocess_inverted(windows.flux[usable], setup.preprocessing)
     probability[usable] = predict_proba(model, X)
+    inverted[usable] = predict_proba(model, X_inverted)
     verdict = np.where(probability >= setup.threshold, TRANSIT, NO_TRANSIT)
     verdict[~usable] = TOO_SPARSE
     grid_time, grid_flux = windowing.concatenate(segments)
@@ -176,6 +180,7 @@ def predict_lightcurve(curve: Observations, model: Any, setup: ModelSetup) -> Pr
         t_end=windows.time[:, -1],
         missing_fraction=windows.missing_fraction,
         probability=probability,
+        inverted=inverted,
         verdict=verdict,
     )
 
@@ -185,14 +190,16 @@ def predict_lightcurve(curve: Observations, model: Any, setup: ModelSetup) -> Pr
 
 def format_table(predictions: list[Prediction], threshold: float) -> str:
     """An aligned text table of every window, then one summary line per input."""
-    header = ("file", "start [d]", "end [d]", "probability", "verdict")
+    header = ("file", "start [d]", "end [d]", "probability", "inverted", "verdict")
     rows = [
-        (p.lightcurve.name, f"{s:.3f}", f"{e:.3f}", "-" if np.isnan(q) else f"{q:.4f}", v)
+        (p.lightcurve.name, f"{s:.3f}", f"{e:.3f}", _cell(q), _cell(i), v)
         for p in predictions
-        for s, e, q, v in zip(p.t_start, p.t_end, p.probability, p.verdict, strict=True)
+        for s, e, q, i, v in zip(
+            p.t_start, p.t_end, p.probability, p.inverted, p.verdict, strict=True
+        )
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    align = ("<", ">", ">", ">", "<")
+    align = ("<", ">", ">", ">", ">", "<")
 
     def line(row: tuple[str, ...]) -> str:
         cells = (f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths, strict=True))
@@ -200,6 +207,10 @@ def format_table(predictions: list[Prediction], threshold: float) -> str:
 
     table = [line(header), line(tuple("-" * w for w in widths)), *map(line, rows)]
     return "\n".join([*table, "", *(p.summary(threshold) for p in predictions)])
+
+
+def _cell(probability: float) -> str:
+    return "-" if np.isnan(probability) else f"{probability:.4f}"
 
 
 def _number(value: float, digits: int = 6) -> float | None:
@@ -227,13 +238,15 @@ def to_records(predictions: list[Prediction], setup: ModelSetup) -> dict[str, An
                         "start": _number(s),
                         "end": _number(e),
                         "probability": _number(q),
+                        "inverted_probability": _number(i),
                         "missing_fraction": _number(m, 4),
                         "verdict": str(v),
                     }
-                    for s, e, q, m, v in zip(
+                    for s, e, q, i, m, v in zip(
                         p.t_start,
                         p.t_end,
                         p.probability,
+                        p.inverted,
                         p.missing_fraction,
                         p.verdict,
                         strict=True,

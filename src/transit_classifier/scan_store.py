@@ -35,6 +35,7 @@ WINDOW_COLUMNS = {
     "start": "float64",
     "end": "float64",
     "probability": "float64",
+    "inverted": "float64",  # probability of the window upside down: high too = variability
     "verdict": "string",
     "missing_fraction": "float64",
     "period": "float64",  # the light curve's candidate, on the flagged windows holding one
