@@ -132,6 +132,10 @@ def test_dvc_repro_end_to_end_is_reproducible(tmp_path):
         report = json.loads((first / "metrics" / f"{method}.json").read_text())
         assert {"pr_auc", "threshold"} <= set(report) and "f1-score" in report["report"]["transit"]
         assert "recall_mes_ge_10" in report["detection"]["fpr_1pct"]["synthetic_injections"]
+    for point, kinds in network["upside_down"].items():  # the inverted-flux check's counts
+        real_test = network["detection"][point]["real_non_koi_flag_rate"]
+        assert kinds["non_koi"]["flagged"] == real_test["flagged"]
+        assert all(0 <= k["also_upside_down"] <= k["flagged"] for k in kinds.values())
     for name in ("roc_pr.png", "confusion_matrix.png", "recall_vs_mes.png"):
         assert (first / "plots" / name).stat().st_size > 1000, name
 

@@ -26,7 +26,7 @@ from .errors import UserError
 from .evaluation import choose_threshold, full_report
 from .io import load_npz
 from .model import predict_proba
-from .preprocess import flatten_all, preprocess
+from .preprocess import flatten_all, preprocess, preprocess_inverted
 from .seeding import make_rng
 
 PREPARED = Path("data/prepared")
@@ -187,6 +187,34 @@ def network_scores(model: Any, info: dict[str, Any], sets: EvalSets) -> dict[str
         name: predict_proba(model, preprocess(flux, info["preprocess"]))
         for name, flux in sets.flux.items()
     }
+
+
+def upside_down_check(
+    model: Any, info: dict[str, Any], sets: EvalSets, scores: dict[str, np.ndarray], cuts: dict
+) -> dict[str, Any]:
+    """How often flagged real test windows are flagged upside down too, per operating point.
+
+    The evidence behind predict's "variability likely" warning: the share of
+    flagged KOI windows (real transits) and of flagged non-KOI windows (false
+    alarms) whose inverted flux (:func:`preprocess_inverted`) also reaches the
+    threshold. Reported only; it changes no verdict or metric.
+    """
+    real = sets.real_test
+    _, X_inverted = preprocess_inverted(sets.flux["real_test"], info["preprocess"])
+    inverted = predict_proba(model, X_inverted)
+    out = {}
+    for name, value in cuts.items():
+        flagged = scores["real_test"] >= value
+        out[name] = {
+            kind: {
+                "flagged": int((flagged & (real["kind"] == kind)).sum()),
+                "also_upside_down": int(
+                    (flagged & (real["kind"] == kind) & (inverted >= value)).sum()
+                ),
+            }
+            for kind in np.unique(real["kind"])
+        }
+    return out
 
 
 def baseline_scores(params: dict[str, Any], sets: EvalSets) -> tuple[dict, dict]:

@@ -47,6 +47,12 @@ def evaluate(params: dict[str, Any], model_dir: str) -> Evaluation:
     scores["combined"] = assessment.combined_scores(scores, sets)
     reports = {method: assessment.method_report(s, sets, params) for method, s in scores.items()}
     reports["baseline"]["search"] = baseline_info
+    cuts = {
+        name: block["threshold"]["value"] for name, block in reports["network"]["detection"].items()
+    }
+    reports["network"]["upside_down"] = assessment.upside_down_check(
+        model, info, sets, scores["network"], cuts
+    )
     return Evaluation(sets, scores, reports, timings)
 
 
