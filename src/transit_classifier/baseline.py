@@ -52,6 +52,7 @@ from .cadence import MINUTES_PER_DAY
 from .errors import UserError
 from .params import window_days
 from .preprocess import as_batch, flatten, robust_sigma
+from .robust import nanmedian
 
 METHODS = ("bls", "tls")
 METHOD_STATISTICS: dict[str, tuple[str, ...]] = {"bls": ("sde", "depth_snr"), "tls": ("sde", "snr")}
@@ -101,9 +102,7 @@ def clean_outliers(flat: np.ndarray, clip_high_sigma: float) -> np.ndarray:
     not low. Two or more adjacent low cadences, the signature of a transit, are kept.
     """
     flat = as_batch(flat)
-    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
-        median = np.nanmedian(flat, axis=1, keepdims=True)
-    z = (flat - median) / robust_sigma(flat)
+    z = (flat - nanmedian(flat, axis=1, keepdims=True)) / robust_sigma(flat)
     low = np.pad(z < -NEIGHBOUR_LOW_SIGMA, ((0, 0), (1, 1)))
     isolated = (z < -ISOLATED_DIP_SIGMA) & ~low[:, :-2] & ~low[:, 2:]
     return np.where((z > clip_high_sigma) | isolated, np.nan, flat)

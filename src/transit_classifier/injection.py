@@ -27,7 +27,6 @@ MES ``m`` at false-alarm threshold ``z`` with probability ``Phi(m - z)``
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +37,7 @@ from scipy.stats import norm
 from .cadence import MINUTES_PER_DAY
 from .orbits import transit_offset
 from .preprocess import as_batch, flatten_all
-from .robust import difference_sigma, mad_sigma
+from .robust import difference_sigma, mad_sigma, nanmedian
 
 MAX_DEPTH = 0.05  # injected depths stay planetary (Rp/R* ~ 0.22) even in very noisy hosts
 MIN_OBSERVED = 2  # fewer observed in-transit cadences is no transit at long cadence
@@ -93,8 +92,7 @@ def noise_at_duration(flat: np.ndarray, exclude: np.ndarray, n_dur: np.ndarray) 
     """
     flat = as_batch(flat)
     n, length = flat.shape
-    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
-        centred = flat - np.nanmedian(np.where(exclude, np.nan, flat), axis=1, keepdims=True)
+    centred = flat - nanmedian(np.where(exclude, np.nan, flat), axis=1, keepdims=True)
     bad = ~np.isfinite(centred) | exclude
     sums = np.pad(np.cumsum(np.where(bad, 0.0, centred), axis=1), ((0, 0), (1, 0)))
     nbad = np.pad(np.cumsum(bad, axis=1), ((0, 0), (1, 0)))

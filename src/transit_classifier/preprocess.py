@@ -33,7 +33,7 @@ from scipy.ndimage import median_filter
 
 from .cadence import MINUTES_PER_DAY
 from .errors import UserError
-from .robust import mad_sigma
+from .robust import mad_sigma, nanmedian
 
 SETTING_KEYS = ("detrend_method", "detrend_windows_days", "clip_high_sigma", "compress_low_sigma")
 
@@ -168,9 +168,7 @@ def scale_flux(flat: np.ndarray, clip_high: float, compress_low: float) -> np.nd
     reads deeper than a 30-sigma one, while the input range stays bounded.
     """
     flat = as_batch(flat)
-    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
-        median = np.nanmedian(flat, axis=1, keepdims=True)
-    z = (flat - median) / robust_sigma(flat)
+    z = (flat - nanmedian(flat, axis=1, keepdims=True)) / robust_sigma(flat)
     low = -compress_low
     compressed = low - compress_low * np.arcsinh((low - z) / compress_low)
     return np.minimum(np.where(z < low, compressed, z), clip_high)
@@ -253,10 +251,9 @@ def from_flats(flux: np.ndarray, flats: np.ndarray, settings: dict[str, Any]) ->
     A caller that needs the flattened flux too (the injection hosts) detrends once.
     """
     gap = ~np.isfinite(as_batch(flux))
-    channels = [
-        np.where(
-            gap, 0.0, scale_flux(flat, settings["clip_high_sigma"], settings["compress_low_sigma"])
-        )
-        for flat in flats
-    ]
-    return np.stack([*channels, gap.astype(np.float64)], axis=-1).astype(np.float32)
+    out = np.empty((*gap.shape, len(flats) + 1), dtype=np.float32)  # filled channel by channel
+    for i, flat in enumerate(flats):
+        scaled = scale_flux(flat, settings["clip_high_sigma"], settings["compress_low_sigma"])
+        out[..., i] = np.where(gap, 0.0, scaled)
+    out[..., -1] = gap
+    return out
