@@ -160,7 +160,21 @@ def headline(results: dict[str, tuple[dict, ...]]) -> str:
         f"{det['real_non_koi_flag_rate']['n']} non-KOI windows; thresholds set on "
         f"{det['threshold']['n_negatives']} validation negatives."
     )
-    return "\n".join(lines) + "\n\n" + counts + seed_spread()
+    return "\n".join(lines) + "\n\n" + counts + upside_down(first) + seed_spread()
+
+
+def upside_down(network: dict) -> str:
+    """One sentence on the inverted-flux check behind predict's "variability likely" warning."""
+    check = network.get("upside_down", {}).get("fpr_1pct")
+    if not check:
+        return ""
+    koi, non_koi = check["transit"], check["non_koi"]
+    return (
+        f" Turned upside down (Kepler's inverted-light-curve check, `inverted` in predict's "
+        f"output), {non_koi['also_upside_down']} of the network's {non_koi['flagged']} flagged "
+        f"non-KOI windows still score above the 1% threshold, against "
+        f"{koi['also_upside_down']} of its {koi['flagged']} flagged KOI transit windows."
+    )
 
 
 def seed_spread() -> str:
