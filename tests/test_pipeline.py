@@ -35,6 +35,7 @@ TINY = {
         "epochs": 2,
         "patience": 1,
         "batch_size": 32,
+        "ema_momentum": 0.0,  # a few dozen steps: a ~100-step average would still be the init
     },
     "evaluate": {
         "bootstrap_resamples": 100,
