@@ -181,38 +181,43 @@ def detection_at(
     return out
 
 
-def network_scores(model: Any, info: dict[str, Any], sets: EvalSets) -> dict[str, np.ndarray]:
-    """Transit probabilities of every set, through the model's own preprocessing settings."""
-    return {
-        name: predict_proba(model, preprocess(flux, info["preprocess"]))
+def network_scores(
+    model: Any, info: dict[str, Any], sets: EvalSets
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Transit probabilities of every set, through the model's own preprocessing settings.
+
+    Also returns the real test windows' probabilities upside down
+    (:func:`preprocess_inverted`, one detrending for both) for :func:`upside_down_check`.
+    """
+    settings = info["preprocess"]
+    upright, inverted = preprocess_inverted(sets.flux["real_test"], settings)
+    scores = {
+        name: predict_proba(model, upright if name == "real_test" else preprocess(flux, settings))
         for name, flux in sets.flux.items()
     }
+    return scores, predict_proba(model, inverted)
 
 
 def upside_down_check(
-    model: Any, info: dict[str, Any], sets: EvalSets, scores: dict[str, np.ndarray], cuts: dict
+    sets: EvalSets, scores: dict[str, np.ndarray], inverted: np.ndarray, cuts: dict[str, float]
 ) -> dict[str, Any]:
     """How often flagged real test windows are flagged upside down too, per operating point.
 
     The evidence behind predict's "variability likely" warning: the share of
     flagged KOI windows (real transits) and of flagged non-KOI windows (false
-    alarms) whose inverted flux (:func:`preprocess_inverted`) also reaches the
-    threshold. Reported only; it changes no verdict or metric.
+    alarms) whose inverted probability also reaches the threshold. Reported
+    only; it changes no verdict or metric.
     """
-    real = sets.real_test
-    _, X_inverted = preprocess_inverted(sets.flux["real_test"], info["preprocess"])
-    inverted = predict_proba(model, X_inverted)
+    kind = sets.real_test["kind"]
     out = {}
     for name, value in cuts.items():
         flagged = scores["real_test"] >= value
         out[name] = {
-            kind: {
-                "flagged": int((flagged & (real["kind"] == kind)).sum()),
-                "also_upside_down": int(
-                    (flagged & (real["kind"] == kind) & (inverted >= value)).sum()
-                ),
+            k: {
+                "flagged": int((flagged & (kind == k)).sum()),
+                "also_upside_down": int((flagged & (kind == k) & (inverted >= value)).sum()),
             }
-            for kind in np.unique(real["kind"])
+            for k in np.unique(kind)
         }
     return out
 

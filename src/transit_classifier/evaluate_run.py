@@ -40,7 +40,8 @@ def evaluate(params: dict[str, Any], model_dir: str) -> Evaluation:
     model, info = load_classifier(model_dir)  # fail fast, before any long work
     sets = assessment.build_sets(params, info["preprocess"])
     timings["sets"] = time.perf_counter() - start
-    scores = {"network": assessment.network_scores(model, info, sets)}
+    network, inverted = assessment.network_scores(model, info, sets)
+    scores = {"network": network}
     timings["network"] = time.perf_counter() - start - sum(timings.values())
     scores["baseline"], baseline_info = assessment.baseline_scores(params, sets)
     timings["baseline"] = time.perf_counter() - start - sum(timings.values())
@@ -50,9 +51,7 @@ def evaluate(params: dict[str, Any], model_dir: str) -> Evaluation:
     cuts = {
         name: block["threshold"]["value"] for name, block in reports["network"]["detection"].items()
     }
-    reports["network"]["upside_down"] = assessment.upside_down_check(
-        model, info, sets, scores["network"], cuts
-    )
+    reports["network"]["upside_down"] = assessment.upside_down_check(sets, network, inverted, cuts)
     return Evaluation(sets, scores, reports, timings)
 
 
