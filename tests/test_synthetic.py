@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from transit_classifier import orbits, synthetic, transits
+from transit_classifier import noise, orbits, synthetic, transits
 from transit_classifier.cadence import MINUTES_PER_DAY, time_grid
 from transit_classifier.errors import UserError
 from transit_classifier.figures import synthetic_examples
@@ -35,9 +35,12 @@ def quiet(params) -> dict:
     return synthetic.white_noise_only(params)
 
 
-def _epochs(row, time: np.ndarray) -> np.ndarray:
+def _epochs(row, time: np.ndarray, neighbours: bool = False) -> np.ndarray:
+    """Mid-transit times inside the window; with ``neighbours`` also the one before and after,
+    whose ingress or egress may reach into it."""
     count = int((time[-1] - row["t0_days"]) // row["period_days"]) + 1
-    return row["t0_days"] + row["period_days"] * np.arange(count)
+    first = -1 if neighbours else 0
+    return row["t0_days"] + row["period_days"] * np.arange(first, count + (1 if neighbours else 0))
 
 
 def test_time_grid_is_kepler_long_cadence(params):
@@ -71,7 +74,7 @@ def test_noiseless_positive_depth_matches_target_and_dips_at_epochs(quiet):
     assert (meta["b"] < 1 - meta["rp_rs"]).all()
     for i, row in meta.iterrows():
         epochs = _epochs(row, time)
-        near = np.abs(time[:, None] - epochs).min(axis=1)
+        near = np.abs(time[:, None] - _epochs(row, time, neighbours=True)).min(axis=1)
         # Every mid-transit time dips by at least half the depth; away from them, no dip at all.
         dip = 1 - model[i, np.abs(time[:, None] - epochs).argmin(axis=0)]
         assert (dip > 0.5 * row["depth_ppm"] * 1e-6).all()
@@ -285,3 +288,33 @@ def test_stage_bad_param_exits_with_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "synthetic.cdpp_ppm" in lines[0]
     assert not (tmp_path / "data").exists()
+
+
+def test_pulsators_beat_at_their_mode_periods(quiet):
+    loud = copy.deepcopy(quiet)
+    loud["synthetic"].update(
+        pulsator_fraction=1.0,
+        pulsation_ppm=[2000.0, 2000.0],
+        pulsation_period_hours=[3.0, 3.0],
+        pulsation_modes=[1, 1],
+        cdpp_ppm=[20.0, 20.0],
+    )
+    flux, meta = synthetic.simulate(loud, np.zeros(4, int), np.random.default_rng(1))
+    time = time_grid(loud)
+    assert (meta["pulsation_ppm"] == 2000.0).all() and (meta["pulsation_modes"] == 1).all()
+    # One 3-hour mode of 2000 ppm: rms amplitude / sqrt(2), power peaking at 8 cycles a day.
+    assert np.allclose((flux - 1).std(axis=1), 2000e-6 / np.sqrt(2), rtol=0.05)
+    power = np.abs(np.fft.rfft(flux - 1, axis=1))
+    freq = np.fft.rfftfreq(time.size, time[1] - time[0])
+    assert np.allclose(freq[power.argmax(axis=1)], 8.0, atol=0.06)
+
+
+def test_a_share_of_stars_pulsate_in_both_classes(params):
+    syn = params["synthetic"]
+    stars = noise.draw_stars(syn, 4000, 0.02, np.random.default_rng(2))
+    pulsating = stars["pulsation_modes"] > 0
+    assert abs(pulsating.mean() - syn["pulsator_fraction"]) < 0.02
+    assert (stars.loc[~pulsating, "pulsation_ppm"] == 0).all()
+    lo, hi = syn["pulsation_ppm"]
+    assert stars.loc[pulsating, "pulsation_ppm"].between(lo, hi).all()
+    assert stars.loc[pulsating, "pulsation_modes"].between(*syn["pulsation_modes"]).all()

@@ -78,12 +78,20 @@ META_COLUMNS = [
     "granulation_ppm",
     "granulation_timescale_hours",
     "trend_ppm",
+    "pulsation_ppm",
+    "pulsation_modes",
     "gap_start_days",
     "gap_length_days",
     "n_outliers",
 ]
 # Ranges zeroed by :func:`white_noise_only`: everything but white noise and the transit.
-NUISANCE_RANGES = ("red_noise_ratio", "variability_ppm", "granulation_ppm", "trend_ppm")
+NUISANCE_RANGES = (
+    "red_noise_ratio",
+    "variability_ppm",
+    "granulation_ppm",
+    "trend_ppm",
+    "pulsation_ppm",
+)
 
 
 def _fail(key: str, why: str, fix: str) -> NoReturn:
@@ -157,7 +165,7 @@ def _check_limb_darkening(syn: dict[str, Any]) -> None:
 def white_noise_only(params: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``params`` whose light curves hold only the transit and white noise.
 
-    Red noise, rotation, granulation, trends, gaps and outliers are switched off,
+    Red noise, rotation, granulation, pulsation, trends, gaps and outliers are switched off,
     so ``flux - transit_models(...)`` is pure Gaussian noise of the recorded
     ``sigma_ppm``: the tests use this to check the physics directly.
     """
