@@ -10,10 +10,12 @@ every host with and without its transit, and gives the recall per MES bin over
 all injections and over those whose host was not flagged on its own.
 
     python scripts/host_flags.py            # uses model/ and data/prepared/ of the workspace
+    python scripts/host_flags.py previous/  # another model artifact (prints, writes nothing)
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ stage.quiet_tensorflow()
 
 from transit_classifier.artifact import load_threshold  # noqa: E402
 from transit_classifier.assessment import build_sets  # noqa: E402
+from transit_classifier.io import write_text  # noqa: E402
 from transit_classifier.model import load_classifier, predict_proba  # noqa: E402
 from transit_classifier.params import load_params  # noqa: E402
 from transit_classifier.preprocess import preprocess  # noqa: E402
@@ -32,10 +35,10 @@ OUT = Path("reports/host_flags.md")
 BINS = ((7.1, 10.0), (10.0, 15.0), (15.0, 20.0), (20.0, 30.0), (10.0, np.inf))
 
 
-def main() -> None:
+def main(model_dir: str = "model") -> None:
     params = load_params()
-    model, info = load_classifier("model")
-    _, threshold = load_threshold(Path("model"), info, "fpr_1pct")
+    model, info = load_classifier(model_dir)
+    _, threshold = load_threshold(Path(model_dir), info, "fpr_1pct")
     settings = info["preprocess"]
     sets = build_sets(params, settings)
     table = sets.injected["real"]
@@ -46,17 +49,22 @@ def main() -> None:
     lines = [
         "# Real-noise injection recall and hosts flagged on their own",
         "",
-        "Written by `python scripts/host_flags.py` from the committed `model/` (1% FPR threshold "
+        f"Written by `python scripts/host_flags.py` from `{model_dir}/` (1% FPR threshold "
         f"{threshold:.4f}, chosen on validation) and the evaluate stage's real-noise injections.",
         "",
         f"Host windows flagged with nothing injected: **{host_flag.sum()} of {host_flag.size}**.",
         "",
-        "| star (kepid) | injections | host flagged alone |",
-        "|---|---:|---:|",
+        "| star (kepid) | injections | host flagged alone | recall, MES 7.1–10 (n) "
+        "| recall, MES 10–15 (n) | recall, MES ≥ 10 (n) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for star in np.unique(kepid):
         mine = kepid == star
-        lines.append(f"| {star} | {mine.sum()} | {alone[mine].sum()} |")
+        cells = [str(star), str(mine.sum()), str(alone[mine].sum())]
+        for lo, hi in (BINS[0], BINS[1], BINS[-1]):
+            b = mine & (mes >= lo) & (mes < hi)
+            cells.append(f"{found[b].mean():.2f} ({b.sum()})" if b.any() else "– (0)")
+        lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
         "| MES bin | recall, all | n | recall, host not flagged alone | n |",
@@ -69,9 +77,10 @@ def main() -> None:
         lines.append(
             f"| {name} | {found[b].mean():.3f} | {b.sum()} | {found[c].mean():.3f} | {c.sum()} |"
         )
-    OUT.write_text("\n".join(lines) + "\n")
+    if model_dir == "model":
+        write_text(OUT, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])

@@ -7,7 +7,7 @@ import pytest
 
 from transit_classifier import epochs, injection
 from transit_classifier.params import load_params
-from transit_classifier.preprocess import settings_from_params
+from transit_classifier.preprocess import preprocess, settings_from_params
 from transit_classifier.seeding import make_rng
 from transit_classifier.synthetic import simulate
 
@@ -85,3 +85,19 @@ def test_validation_set_adds_fixed_injections_and_real_negatives(params) -> None
     assert len(y) == 10 + 12 + 5 and y.sum() == y_base.sum() + 12
     X2, y2 = epochs.validation_set(val, real_val, params, count=12)
     np.testing.assert_array_equal(X, X2)
+
+
+def test_validation_flux_is_the_validation_set_before_preprocessing(params) -> None:
+    flux, _ = simulate(params, np.zeros(10, np.int64), make_rng(3, "val"))
+    settings = settings_from_params(params)
+    val = {
+        "X": preprocess(flux, settings),
+        "y": np.zeros(10, np.float32),
+        "source": np.array(["synthetic"] * 10),
+        "flux": flux,
+    }
+    real_val = {"flux": flux[:6], "y": np.array([0, 0, 0, 1, 0, 0])}
+    X, y = epochs.validation_set(val, real_val, params, count=12)
+    raw, y_raw = epochs.validation_flux(val, real_val, params, count=12)
+    np.testing.assert_array_equal(y, y_raw)
+    np.testing.assert_array_equal(preprocess(raw, settings), X)

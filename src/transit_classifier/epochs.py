@@ -47,14 +47,15 @@ class Hosts:
         return cls(flux, flats, from_flats(flux, flats, settings), real)
 
 
-def injected_examples(
+def injected_flux(
     hosts: Hosts,
     bank: injection.Bank,
     count: int,
     params: dict[str, Any],
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, Any]:
-    """``count`` injected inputs (exactly, hosts redrawn where a gap hid the transit) + their table.
+    """``count`` injected raw light curves (exactly, hosts redrawn where a gap hid the transit)
+    and their table.
 
     ``inject.real_host_fraction`` of them go into real Kepler windows.
     """
@@ -74,8 +75,21 @@ def injected_examples(
     if not len(done.host):
         raise UserError("no transit could be injected: every host window is mostly gaps")
     keep = np.sort(rng.choice(len(done.host), count, replace=len(done.host) < count))
-    X = preprocess(done.flux[keep], settings)
-    return X, done.table.iloc[keep].reset_index(drop=True).assign(host=done.host[keep])
+    return done.flux[keep], done.table.iloc[keep].reset_index(drop=True).assign(
+        host=done.host[keep]
+    )
+
+
+def injected_examples(
+    hosts: Hosts,
+    bank: injection.Bank,
+    count: int,
+    params: dict[str, Any],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, Any]:
+    """:func:`injected_flux`, preprocessed into network inputs."""
+    flux, table = injected_flux(hosts, bank, count, params, rng)
+    return preprocess(flux, settings_from_params(params)), table
 
 
 @dataclass(frozen=True)
@@ -143,6 +157,33 @@ def _dataset_class() -> type:
     return _InjectionDataset
 
 
+def validation_extras(
+    val: dict[str, np.ndarray],
+    real_val: dict[str, np.ndarray],
+    params: dict[str, Any],
+    count: int,
+) -> tuple[np.ndarray, np.ndarray, Hosts]:
+    """Raw flux of the ``count`` fixed validation injections, and the hosts they went into.
+
+    Hosts are the synthetic validation negatives and the validation stars'
+    real negatives; the transits come from a bank of their own with periods
+    from ``synthetic.period_days`` (the benchmark's recipe, independent of
+    ``inject.*``, so candidates trained with different injection settings are
+    compared on the same validation set). Returns (injected flux, real-negative
+    flux, hosts).
+    """
+    settings = settings_from_params(params)
+    syn_neg = (val["source"] == "synthetic") & (val["y"] == 0)
+    real_neg = real_val["y"] == 0
+    flux = np.concatenate([val["flux"][syn_neg], real_val["flux"][real_neg]])
+    real = np.r_[np.zeros(int(syn_neg.sum()), bool), np.ones(int(real_neg.sum()), bool)]
+    hosts = Hosts.from_flux(flux, real, settings)
+    rng = make_rng(params["seed"], "inject", "validation")
+    bank = injection.make_bank(params, max(count // 2, 1), rng, params["synthetic"]["period_days"])
+    injected, _ = injected_flux(hosts, bank, count, params, rng)
+    return injected, hosts.flux[real], hosts
+
+
 def validation_set(
     val: dict[str, np.ndarray],
     real_val: dict[str, np.ndarray],
@@ -152,23 +193,29 @@ def validation_set(
     """The validation split plus fixed injections into validation stars, for early stopping.
 
     The seed's validation split holds ~80 transits, mostly easy; a fixed,
-    seeded set of ``count`` injections at the training MES range, into
-    validation stars' real windows and synthetic validation negatives (with a
-    bank of their own, periods from ``synthetic.period_days``), makes the
-    stopping criterion track detection near the threshold. Every real
-    validation-star negative joins as a negative.
+    seeded set of ``count`` injections at the training MES range
+    (:func:`validation_extras`) makes the stopping criterion track detection
+    near the threshold. Every real validation-star negative joins as a negative.
     """
-    settings = settings_from_params(params)
-    syn_neg = (val["source"] == "synthetic") & (val["y"] == 0)
-    real_neg = real_val["y"] == 0
-    flux = np.concatenate([val["flux"][syn_neg], real_val["flux"][real_neg]])
-    real = np.r_[np.zeros(int(syn_neg.sum()), bool), np.ones(int(real_neg.sum()), bool)]
-    hosts = Hosts.from_flux(flux, real, settings)
-    rng = make_rng(params["seed"], "inject", "validation")
-    # The benchmark's recipe (synthetic.period_days), independent of inject.*, so candidates
-    # trained with different injection settings are compared on the same validation set.
-    bank = injection.make_bank(params, max(count // 2, 1), rng, params["synthetic"]["period_days"])
-    X_inj, _ = injected_examples(hosts, bank, count, params, rng)
-    X = np.concatenate([val["X"], X_inj, hosts.X[real]])
-    y = np.concatenate([val["y"], np.ones(count), np.zeros(int(real.sum()))]).astype(np.float32)
-    return X, y
+    injected, _, hosts = validation_extras(val, real_val, params, count)
+    X_inj = preprocess(injected, settings_from_params(params))
+    X = np.concatenate([val["X"], X_inj, hosts.X[hosts.real]])
+    y = np.concatenate([val["y"], np.ones(count), np.zeros(int(hosts.real.sum()))])
+    return X, y.astype(np.float32)
+
+
+def validation_flux(
+    val: dict[str, np.ndarray],
+    real_val: dict[str, np.ndarray],
+    params: dict[str, Any],
+    count: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw flux and labels of :func:`validation_set`, row for row, to score other ways.
+
+    Used by ``scripts/decision_rules.py`` to compare decision rules (such as
+    the upside-down veto) on validation data only.
+    """
+    injected, real_negatives, _ = validation_extras(val, real_val, params, count)
+    flux = np.concatenate([val["flux"], injected, real_negatives])
+    y = np.concatenate([val["y"], np.ones(count), np.zeros(len(real_negatives))])
+    return flux, y.astype(np.float32)
