@@ -40,9 +40,13 @@ def base_set(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
     return X.astype(np.float32), (np.arange(n) % 4 == 0).astype(np.float32)
 
 
-def test_injected_examples_count_and_real_share(params, hosts, bank) -> None:
-    X, table = epochs.injected_examples(hosts, bank, 48, params, make_rng(2, "x"))
-    assert X.shape == (48, LENGTH, 3) and len(table) == 48
+def test_injected_flux_count_and_real_share(params, hosts, bank) -> None:
+    flux, table = epochs.injected_flux(hosts, bank, 48, params, make_rng(2, "x"))
+    assert flux.shape == (48, LENGTH) and len(table) == 48
+    # Every transit dims its host: the injected light curve never rises above it.
+    host = hosts.flux[table["host"]]
+    assert np.all((flux <= host + 1e-12) | np.isnan(host))
+    assert np.all(np.nanmin(flux - host, axis=1) < 0)
     share = hosts.real[table["host"]].mean()
     assert share == pytest.approx(params["inject"]["real_host_fraction"], abs=0.05)
     lo, hi = params["inject"]["mes"]

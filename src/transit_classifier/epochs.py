@@ -80,18 +80,6 @@ def injected_flux(
     )
 
 
-def injected_examples(
-    hosts: Hosts,
-    bank: injection.Bank,
-    count: int,
-    params: dict[str, Any],
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, Any]:
-    """:func:`injected_flux`, preprocessed into network inputs."""
-    flux, table = injected_flux(hosts, bank, count, params, rng)
-    return preprocess(flux, settings_from_params(params)), table
-
-
 @dataclass(frozen=True)
 class EpochSource:
     """What every epoch's training data are drawn from: base set, hosts, transit bank, params."""
@@ -112,7 +100,8 @@ class EpochSource:
         count = self.params["inject"]["per_epoch"]
         X_parts, y_parts = [self.base[0]], [self.base[1]]
         if count:
-            X_inj, _ = injected_examples(self.hosts, self.bank, count, self.params, rng)
+            flux, _ = injected_flux(self.hosts, self.bank, count, self.params, rng)
+            X_inj = preprocess(flux, settings_from_params(self.params))
             negatives = self.hosts.X[rng.choice(len(self.hosts.X), count)]
             X_parts += [X_inj, negatives]
             y_parts += [np.ones(count, np.float32), np.zeros(count, np.float32)]
