@@ -15,6 +15,11 @@ validation-star negatives flagged.
 
     python scripts/decision_rules.py                      # model/ of the workspace
     python scripts/decision_rules.py model previous/      # and another model artifact
+
+An earlier commit's model, such as the one trained before the pulsators (bb308d3):
+
+    mkdir /tmp/model-bb308d3 && for f in architecture.json model.json model.weights.h5 \
+        thresholds.json; do git show bb308d3:model/$f > /tmp/model-bb308d3/$f; done
 """
 
 from __future__ import annotations
