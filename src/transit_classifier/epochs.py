@@ -151,15 +151,14 @@ def validation_extras(
     real_val: dict[str, np.ndarray],
     params: dict[str, Any],
     count: int,
-) -> tuple[np.ndarray, np.ndarray, Hosts]:
+) -> tuple[np.ndarray, Hosts]:
     """Raw flux of the ``count`` fixed validation injections, and the hosts they went into.
 
     Hosts are the synthetic validation negatives and the validation stars'
     real negatives; the transits come from a bank of their own with periods
     from ``synthetic.period_days`` (the benchmark's recipe, independent of
     ``inject.*``, so candidates trained with different injection settings are
-    compared on the same validation set). Returns (injected flux, real-negative
-    flux, hosts).
+    compared on the same validation set).
     """
     settings = settings_from_params(params)
     syn_neg = (val["source"] == "synthetic") & (val["y"] == 0)
@@ -170,7 +169,7 @@ def validation_extras(
     rng = make_rng(params["seed"], "inject", "validation")
     bank = injection.make_bank(params, max(count // 2, 1), rng, params["synthetic"]["period_days"])
     injected, _ = injected_flux(hosts, bank, count, params, rng)
-    return injected, hosts.flux[real], hosts
+    return injected, hosts
 
 
 def validation_set(
@@ -186,7 +185,7 @@ def validation_set(
     (:func:`validation_extras`) makes the stopping criterion track detection
     near the threshold. Every real validation-star negative joins as a negative.
     """
-    injected, _, hosts = validation_extras(val, real_val, params, count)
+    injected, hosts = validation_extras(val, real_val, params, count)
     X_inj = preprocess(injected, settings_from_params(params))
     X = np.concatenate([val["X"], X_inj, hosts.X[hosts.real]])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(int(hosts.real.sum()))])
@@ -204,7 +203,8 @@ def validation_flux(
     Used by ``scripts/decision_rules.py`` to compare decision rules (such as
     the upside-down veto) on validation data only.
     """
-    injected, real_negatives, _ = validation_extras(val, real_val, params, count)
+    injected, hosts = validation_extras(val, real_val, params, count)
+    real_negatives = hosts.flux[hosts.real]
     flux = np.concatenate([val["flux"], injected, real_negatives])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(len(real_negatives))])
     return flux, y.astype(np.float32)

@@ -186,7 +186,7 @@ def nuisances(
     """
     n, size, dt = len(stars), time.size, time[1] - time[0]
     sigma = stars["sigma_ppm"].to_numpy() * 1e-6
-    rotation = _rotation(stars, time, rng) + _pulsation(syn, stars, time, rng)
+    modulation = _rotation(stars, time, rng) + _pulsation(syn, stars, time, rng)
     red_gran = _ar1(
         np.concatenate([stars["red_noise_ppm"], stars["granulation_ppm"]]) * 1e-6,
         np.concatenate([stars["red_noise_timescale_hours"], stars["granulation_timescale_hours"]])
@@ -197,5 +197,5 @@ def nuisances(
     drift = 1 + _trend(stars["trend_ppm"].to_numpy(), time, rng)
     noise = red_gran[:n] + sigma[:, None] * rng.standard_normal((n, size))
     spikes = _outliers(syn, sigma, size, rng)
-    stellar = (1 + rotation + red_gran[n:]) * drift
+    stellar = (1 + modulation + red_gran[n:]) * drift
     return stellar, noise + spikes, np.count_nonzero(spikes, axis=1)
