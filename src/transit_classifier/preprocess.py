@@ -13,12 +13,17 @@ Steps, each chosen for a reason an astronomer would recognise:
    than a quarter of it (Kepler-90 h lasts 14.5 h); a long one (2.5 d) keeps
    such transits whole. Each window gives the network its own flux channel,
    so it sees both, as an astronomer would try both.
-2. **Normalise** by the robust scatter (1.4826 MAD) so the input is in units of
+2. **Prewhiten** (:mod:`.prewhiten`, ``prewhiten_modes`` > 0): subtract a
+   pulsating star's coherent modes faster than ``prewhiten_min_frequency``,
+   whose beating dips no detrending window removes. It shapes the network's
+   input only: the MES of every injection and the classical baseline still
+   see the detrended flux, so benchmarks stay comparable.
+3. **Normalise** by the robust scatter (1.4826 MAD) so the input is in units of
    the star's own noise: depth becomes signal-to-noise per cadence.
-3. **Clip upward** outliers (flares, cosmic rays) at ``clip_high_sigma``.
+4. **Clip upward** outliers (flares, cosmic rays) at ``clip_high_sigma``.
    Dips are *compressed* (asinh beyond ``compress_low_sigma``), never clipped
    flat, so a deep transit still looks deeper than a shallow one.
-4. **Gap channel**: missing cadences are set to 0 (the median level) and
+5. **Gap channel**: missing cadences are set to 0 (the median level) and
    flagged in a last input channel, so the network can tell "no data" from
    "flat data" the same way in training and in inference.
 """
@@ -33,9 +38,18 @@ from scipy.ndimage import median_filter
 
 from .cadence import MINUTES_PER_DAY
 from .errors import UserError
+from .prewhiten import pulsation_model
 from .robust import mad_sigma, nanmedian
 
-SETTING_KEYS = ("detrend_method", "detrend_windows_days", "clip_high_sigma", "compress_low_sigma")
+SETTING_KEYS = (
+    "detrend_method",
+    "detrend_windows_days",
+    "prewhiten_modes",
+    "prewhiten_min_frequency",
+    "prewhiten_snr",
+    "clip_high_sigma",
+    "compress_low_sigma",
+)
 
 
 def channel_names(settings: dict[str, Any]) -> list[str]:
@@ -245,6 +259,21 @@ def preprocess_inverted(
     return from_flats(flux, flats, settings), from_flats(flux, 2.0 - flats, settings)
 
 
+def pulsations(flat: np.ndarray, settings: dict[str, Any]) -> np.ndarray | float:
+    """The coherent modes to subtract from every channel (0 when prewhitening is off).
+
+    They are fitted on the shortest detrending window's flux, which leaves the
+    least slow variability to leak into the searched band.
+    """
+    modes = settings.get("prewhiten_modes", 0)  # models saved before prewhitening: off
+    if not modes:
+        return 0.0
+    cadence_days = settings["cadence_minutes"] / MINUTES_PER_DAY
+    return pulsation_model(
+        flat, cadence_days, modes, settings["prewhiten_min_frequency"], settings["prewhiten_snr"]
+    )
+
+
 def from_flats(flux: np.ndarray, flats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     """:func:`preprocess` from :func:`flatten_all`'s output.
 
@@ -252,7 +281,9 @@ def from_flats(flux: np.ndarray, flats: np.ndarray, settings: dict[str, Any]) ->
     """
     gap = ~np.isfinite(as_batch(flux))
     out = np.empty((*gap.shape, len(flats) + 1), dtype=np.float32)  # filled channel by channel
+    model = pulsations(flats[0], settings)
     for i, flat in enumerate(flats):
+        flat = flat - model
         scaled = scale_flux(flat, settings["clip_high_sigma"], settings["compress_low_sigma"])
         out[..., i] = np.where(gap, 0.0, scaled)
     out[..., -1] = gap
