@@ -9,11 +9,17 @@ that sinusoid by least squares, subtract it, repeat while a peak stands
 1993 use amplitude S/N 4).
 
 Only frequencies above ``min_frequency`` are searched. A periodic transit is
-itself a sum of harmonics of its orbital frequency, but for a transit of
-duration D their amplitudes fall off beyond ~1/D (8 per day for a 3-hour
-transit), so a search above 6 per day leaves transits nearly whole (at least
-0.89 of the depth of a 200-sigma, 3-hour transit on a 0.8-day orbit, and all
-of a shallow one) while it removes the modes that mimic them.
+itself a sum of harmonics of its orbital frequency, whose amplitudes fall off
+beyond ~1/D for a transit of duration D (8 per day for 3 hours). Searched
+from 1 per day, prewhitening ate 44-96% of the depth of MES 20-200 transits
+on 0.8-3-day orbits; from 6 per day a 200-sigma, 3-hour transit on a 0.8-day
+orbit keeps about 0.9 of its depth (``tests/test_prewhiten.py``).
+
+It is off by default (``prepare.prewhiten_modes: 0``) because validation said
+so: trained with it, the network lost recall at 1% FPR on three seeds, since
+short transits' harmonics also reach above 6 per day (a "mode" was removed
+from a third of the quiet synthetic validation transits), while it found far
+more transits on a real sdB pulsator (README, *Pulsating stars*).
 
 Every step is vectorised over light curves; rows stop as soon as no peak is
 significant, so quiet stars cost one FFT.
