@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from transit_classifier.params import load_params
-from transit_classifier.preprocess import preprocess, settings_from_params
+from transit_classifier.preprocess import (
+    flatten_all,
+    from_flats,
+    preprocess,
+    preprocess_inverted,
+    settings_from_params,
+)
 from transit_classifier.prewhiten import pulsation_model
 
 CADENCE_DAYS = 29.4244 / 1440
@@ -86,3 +92,14 @@ def test_preprocess_removes_pulsation_dips_but_not_a_transit():
     ]
     assert np.all(depth_over_deepest_beat[0] < 0.5)  # the beating dips are deeper than the transit
     assert np.all(depth_over_deepest_beat[1] > 1.5)  # the transit stands out
+
+
+def test_inverted_input_reuses_the_modes_fitted_upright():
+    """The mirror's modes are minus the upright ones, so preprocess_inverted fits them once."""
+    flux = pulsator(np.random.default_rng(6), 6)
+    flux[:, 500:506] -= 1.5e-3
+    settings = {**SETTINGS, **PREWHITEN}
+    X, X_inverted = preprocess_inverted(flux, settings)
+    np.testing.assert_array_equal(X, preprocess(flux, settings))
+    refitted = from_flats(flux, 2.0 - flatten_all(flux, settings), settings)
+    np.testing.assert_allclose(X_inverted, refitted, atol=1e-6)

@@ -256,7 +256,9 @@ def preprocess_inverted(
     flux = as_batch(flux)
     check_usable(flux)
     flats = flatten_all(flux, settings)
-    return from_flats(flux, flats, settings), from_flats(flux, 2.0 - flats, settings)
+    flats = flats - pulsations(flats[0], settings)  # once: the mirror's are minus these
+    done = {**settings, "prewhiten_modes": 0}
+    return from_flats(flux, flats, done), from_flats(flux, 2.0 - flats, done)
 
 
 def pulsations(flat: np.ndarray, settings: dict[str, Any]) -> np.ndarray | float:
