@@ -179,6 +179,7 @@ SCHEMA: dict[str, Any] = {
     "prepare.prewhiten_modes": _int(0, 1000),
     "prepare.prewhiten_min_frequency": POSITIVE,
     "prepare.prewhiten_snr": POSITIVE,
+    "prepare.prewhiten_mask_sigma": NON_NEGATIVE,
     "prepare.clip_high_sigma": POSITIVE,
     "prepare.compress_low_sigma": POSITIVE,
     "prepare.augment.copies_positive": _int(0, 100),

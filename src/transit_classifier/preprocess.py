@@ -47,6 +47,7 @@ SETTING_KEYS = (
     "prewhiten_modes",
     "prewhiten_min_frequency",
     "prewhiten_snr",
+    "prewhiten_mask_sigma",
     "clip_high_sigma",
     "compress_low_sigma",
 )
@@ -272,7 +273,12 @@ def pulsations(flat: np.ndarray, settings: dict[str, Any]) -> np.ndarray | float
         return 0.0
     cadence_days = settings["cadence_minutes"] / MINUTES_PER_DAY
     return pulsation_model(
-        flat, cadence_days, modes, settings["prewhiten_min_frequency"], settings["prewhiten_snr"]
+        flat,
+        cadence_days,
+        modes,
+        settings["prewhiten_min_frequency"],
+        settings["prewhiten_snr"],
+        settings.get("prewhiten_mask_sigma", 0.0),  # models saved before the dip mask: none
     )
 
 

@@ -28,20 +28,43 @@ significant, so quiet stars cost one FFT.
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-from .robust import nanmedian
+from .robust import mad_sigma, nanmedian
 
 PAD_FACTOR = 4  # zero-padding of the FFT: peak frequencies good to 1/(8 T)
+DIP_WIDTH = 3  # cadences averaged to find dips (~1.5 h, Kepler long cadence)
+DIP_GROW = 2  # cadences masked on each side of a dip: its ingress and egress
+
+
+def dip_mask(resid: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    """Cadences in dips deeper than ``sigma`` robust sigma of the ~1.5-hour running mean.
+
+    A transit is a comb of harmonics of its orbit, and a short, deep one
+    reaches far above ``min_frequency``: fitted as "modes", those harmonics
+    would carve the transit out. With its cadences left out of the spectrum and
+    of the fits, the comb is gone, while a pulsation mode, spread over the
+    whole window, is barely weakened. The sigma includes the modes themselves,
+    so a pulsator's own beating dips are rarely masked. ``sigma <= 0`` masks nothing.
+    """
+    if sigma <= 0:
+        return np.zeros_like(valid)
+    total = uniform_filter1d(resid, DIP_WIDTH, axis=1, mode="constant")
+    count = uniform_filter1d(valid.astype(np.float64), DIP_WIDTH, axis=1, mode="constant")
+    smooth = np.where(valid, total / np.maximum(count, 1e-12), np.nan)
+    dips = smooth < -sigma * mad_sigma(smooth, axis=1, keepdims=True)
+    return maximum_filter1d(dips, 2 * DIP_GROW + 1, axis=1) & valid
 
 
 def _sinusoid_fit(
-    resid: np.ndarray, valid: np.ndarray, time: np.ndarray, freq: np.ndarray
+    resid: np.ndarray, fitted: np.ndarray, valid: np.ndarray, time: np.ndarray, freq: np.ndarray
 ) -> np.ndarray:
-    """Least-squares sinusoid at ``freq`` per row, on valid cadences; zero at gaps."""
+    """Least-squares sinusoid at ``freq`` per row, fitted on ``fitted`` cadences; zero at gaps."""
     phase = 2 * np.pi * freq[:, None] * time
     cos, sin = np.cos(phase) * valid, np.sin(phase) * valid
-    cc, ss, cs = (cos * cos).sum(1), (sin * sin).sum(1), (cos * sin).sum(1)
-    yc, ys = (resid * cos).sum(1), (resid * sin).sum(1)
+    wcos, wsin = cos * fitted, sin * fitted
+    cc, ss, cs = (wcos * wcos).sum(1), (wsin * wsin).sum(1), (wcos * wsin).sum(1)
+    yc, ys = (resid * wcos).sum(1), (resid * wsin).sum(1)
     det = np.where(cc * ss - cs * cs > 0, cc * ss - cs * cs, np.inf)
     a, b = (yc * ss - ys * cs) / det, (ys * cc - yc * cs) / det
     return a[:, None] * cos + b[:, None] * sin
@@ -62,7 +85,12 @@ def _refined_peak(power: np.ndarray, peak: np.ndarray) -> np.ndarray:
 
 
 def pulsation_model(
-    flat: np.ndarray, cadence_days: float, max_modes: int, min_frequency: float, snr: float
+    flat: np.ndarray,
+    cadence_days: float,
+    max_modes: int,
+    min_frequency: float,
+    snr: float,
+    mask_sigma: float = 0.0,
 ) -> np.ndarray:
     """The sum of up to ``max_modes`` significant sinusoids faster than ``min_frequency``.
 
@@ -79,6 +107,9 @@ def pulsation_model(
     snr
         A peak is fitted while its amplitude exceeds ``snr`` times the median
         amplitude of the searched band.
+    mask_sigma
+        Dips deeper than this (:func:`dip_mask`) are left out of the spectrum
+        and the fits, so a transit's harmonics are not taken for modes; 0 masks nothing.
 
     Returns
     -------
@@ -101,6 +132,7 @@ def pulsation_model(
     valid = np.isfinite(flat)
     level = nanmedian(flat, axis=1, keepdims=True)
     resid = np.where(valid, flat - level, 0.0)
+    fitted = valid & ~dip_mask(resid, valid, mask_sigma)
     time = np.arange(flat.shape[1]) * cadence_days
     n_fft = PAD_FACTOR * flat.shape[1]
     freqs = np.fft.rfftfreq(n_fft, cadence_days)
@@ -109,11 +141,12 @@ def pulsation_model(
     for _ in range(max_modes):
         if rows.size == 0 or first >= freqs.size:
             break
-        spectrum = np.fft.rfft(resid[rows], n=n_fft, axis=1)[:, first:]
+        spectrum = np.fft.rfft(resid[rows] * fitted[rows], n=n_fft, axis=1)[:, first:]
         power = spectrum.real**2 + spectrum.imag**2
         peak = power.argmax(axis=1)
         strong = power[np.arange(rows.size), peak] > snr**2 * np.median(power, axis=1)
         bins = first + _refined_peak(power[strong], peak[strong])
         rows = rows[strong]
-        resid[rows] -= _sinusoid_fit(resid[rows], valid[rows], time, bins / (n_fft * cadence_days))
+        freq = bins / (n_fft * cadence_days)
+        resid[rows] -= _sinusoid_fit(resid[rows], fitted[rows], valid[rows], time, freq)
     return np.where(valid, flat - level - resid, 0.0)
