@@ -68,6 +68,17 @@ def test_every_epoch_brings_new_transits_and_is_reproducible(params, hosts, bank
     assert X.shape == (16, LENGTH, 3) and y.shape == (16, 1)
 
 
+def test_epochs_made_ahead_equal_epochs_made_in_turn(params, hosts, bank) -> None:
+    """The background thread that makes the next epoch changes no number."""
+    source = epochs.EpochSource(base_set(), hosts, bank, params)
+    data = epochs.injection_dataset(source, 16)
+    for epoch in (1, 2):
+        data.on_epoch_end()
+        X, y = source.arrays(epoch)
+        np.testing.assert_array_equal(data.X, X)
+        np.testing.assert_array_equal(data.y, y)
+
+
 def test_training_seed_changes_only_the_draws(params, hosts, bank) -> None:
     other = {**params, "train": {**params["train"], "seed": 1}}
     a = epochs.injection_dataset(epochs.EpochSource(base_set(), hosts, bank, params), 16)

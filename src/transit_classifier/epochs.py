@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +123,13 @@ def _dataset_class() -> type:
     import keras
 
     class _InjectionDataset(keras.utils.PyDataset):
-        """Batches of ``arrays(epoch)``, made anew at the end of every epoch."""
+        """Batches of ``arrays(epoch)``; the next epoch's are made while this one trains.
+
+        Each epoch's arrays come from their own seeded stream, so making them
+        ahead in a background thread changes no number: it only fills the cores
+        that the small network's training steps leave idle, instead of stalling
+        the fit for the injections and their detrending at every epoch end.
+        """
 
         def __init__(
             self, arrays: Callable[[int], tuple[np.ndarray, np.ndarray]], batch_size: int
@@ -131,6 +138,8 @@ def _dataset_class() -> type:
             self.arrays, self.batch_size = arrays, batch_size
             self.epoch = 0
             self.X, self.y = arrays(self.epoch)
+            self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="next-epoch")
+            self._next = self._ahead.submit(arrays, self.epoch + 1)
 
         def __len__(self) -> int:
             return math.ceil(len(self.y) / self.batch_size)
@@ -141,7 +150,8 @@ def _dataset_class() -> type:
 
         def on_epoch_end(self) -> None:
             self.epoch += 1
-            self.X, self.y = self.arrays(self.epoch)
+            self.X, self.y = self._next.result()
+            self._next = self._ahead.submit(self.arrays, self.epoch + 1)
 
     return _InjectionDataset
 
