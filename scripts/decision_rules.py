@@ -15,6 +15,7 @@ validation-star negatives flagged.
 
     python scripts/decision_rules.py                      # model/ of the workspace
     python scripts/decision_rules.py model previous/      # and another model artifact
+    python scripts/decision_rules.py --ensemble model s1/ s2/   # and the mean of their scores
 
 An earlier commit's model, such as the one trained before the pulsators (bb308d3):
 
@@ -24,6 +25,7 @@ An earlier commit's model, such as the one trained before the pulsators (bb308d3
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -55,18 +57,29 @@ FPRS = (0.01, 0.001)
 LOUD = 2.0  # pulsation amplitude over white-noise sigma that makes a "loud" pulsator
 
 
-def _groups(val: dict, y: np.ndarray) -> dict[str, np.ndarray]:
-    """Masks over the validation rows: transits, loud synthetic pulsators, real negatives."""
+def _groups(val: dict, y: np.ndarray, origin: np.ndarray) -> dict[str, np.ndarray]:
+    """Masks over the validation rows: transits (all, and by host), loud pulsators, real negatives.
+
+    A row's host is the light curve it is, or was injected into (``origin``):
+    a quiet or a pulsating synthetic star, or a real validation star.
+    """
     meta = pd.read_csv("data/synthetic/metadata.csv").set_index("id").reindex(val["ids"])
-    ratio = meta["pulsation_ppm"].to_numpy() / meta["sigma_ppm"].to_numpy()
+    amplitude = np.nan_to_num(meta["pulsation_ppm"].to_numpy())
+    ratio = amplitude / meta["sigma_ppm"].to_numpy()
     n_val = len(val["y"])
+    synthetic = np.r_[val["source"] == "synthetic", np.zeros(len(origin), bool)][origin]
+    pulsating = np.r_[amplitude > 0, np.zeros(len(origin), bool)][origin] & synthetic
     loud = np.zeros(len(y), bool)
     loud[:n_val] = (val["source"] == "synthetic") & (np.nan_to_num(ratio) > LOUD)
-    real = np.zeros(len(y), bool)
-    real[:n_val] = val["source"] != "synthetic"
-    real[n_val + VALIDATION_INJECTIONS :] = True
-    negative = y == 0
-    return {"transit": y == 1, "loud pulsator": loud & negative, "real": real & negative}
+    transit, negative = y == 1, y == 0
+    return {
+        "transit": transit,
+        "quiet": transit & synthetic & ~pulsating,
+        "pulsating": transit & pulsating,
+        "real host": transit & ~synthetic,
+        "loud pulsator": loud & negative,
+        "real": ~synthetic & negative,
+    }
 
 
 def _rows(name: str, p: np.ndarray, q: np.ndarray, y: np.ndarray, groups: dict) -> list[str]:
@@ -80,38 +93,57 @@ def _rows(name: str, p: np.ndarray, q: np.ndarray, y: np.ndarray, groups: dict) 
             cut = threshold_at_fpr(score[y == 0], fpr)["value"]
             flagged = score >= cut
             cells.append(f"{flagged[groups['transit']].mean():.3f}")
+            hosts = ("quiet", "pulsating", "real host")
+            cells.append(" / ".join(f"{flagged[groups[h]].mean():.3f}" for h in hosts))
             for group in ("loud pulsator", "real"):
                 cells.append(f"{flagged[groups[group]].sum()} / {groups[group].sum()}")
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 
 
-def main(model_dirs: list[str]) -> None:
+def main(model_dirs: list[str], ensemble: bool) -> None:
     params = load_params()
     val, real_val = load_npz("data/prepared/val.npz"), load_npz("data/prepared/real_val.npz")
-    flux, y = validation_flux(val, real_val, params, VALIDATION_INJECTIONS)
-    groups = _groups(val, y)
+    flux, y, origin = validation_flux(val, real_val, params, VALIDATION_INJECTIONS)
+    groups = _groups(val, y, origin)
     head = ["model", "rule", "PR-AUC", "ROC-AUC"]
     for fpr in FPRS:
-        head += [f"recall @{fpr:.1%}", "loud pulsators flagged", "real negatives flagged"]
+        head += [f"recall @{fpr:.1%}", "quiet / pulsating / real hosts"]
+        head += ["loud pulsators flagged", "real negatives flagged"]
     lines = [
         "# Decision rules on validation data",
         "",
-        f"Written by `python scripts/decision_rules.py {' '.join(model_dirs)}`: "
+        f"Written by `python scripts/decision_rules.py {' '.join(sys.argv[1:])}`: "
         f"{len(y)} validation windows ({int(y.sum())} transits), thresholds at 1% and 0.1% of "
-        "their own negatives.",
+        "their own negatives. Transit recall is also given by host: synthetic quiet "
+        f"({int(groups['quiet'].sum())}), synthetic pulsating ({int(groups['pulsating'].sum())}) "
+        f"and real validation stars ({int(groups['real host'].sum())}).",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * 2 + "---:|" * (len(head) - 2),
     ]
+    scores = []
     for model_dir in model_dirs:
         model, info = load_classifier(model_dir)
         upright, inverted = preprocess_inverted(flux, info["preprocess"])
-        p, q = predict_proba(model, upright), predict_proba(model, inverted)
-        lines += _rows(model_dir, p, q, y, groups)
+        scores.append((predict_proba(model, upright), predict_proba(model, inverted)))
+        lines += _rows(model_dir, *scores[-1], y, groups)
+    if ensemble:
+        p, q = np.mean(scores, axis=0)
+        lines += _rows(f"mean of the {len(scores)} models' probabilities", p, q, y, groups)
     write_text(OUT, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", default=["model"], help="model directories")
+    parser.add_argument(
+        "--ensemble", action="store_true", help="add a row for the mean of the models' scores"
+    )
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    stage.run(lambda: main(sys.argv[1:] or ["model"]))
+    args = parse(sys.argv[1:])
+    stage.run(lambda: main(args.models, args.ensemble))

@@ -113,6 +113,13 @@ def test_validation_flux_is_the_validation_set_before_preprocessing(params) -> N
     }
     real_val = {"flux": flux[:6], "y": np.array([0, 0, 0, 1, 0, 0])}
     X, y = epochs.validation_set(val, real_val, params, count=12)
-    raw, y_raw = epochs.validation_flux(val, real_val, params, count=12)
+    raw, y_raw, origin = epochs.validation_flux(val, real_val, params, count=12)
     np.testing.assert_array_equal(y, y_raw)
     np.testing.assert_array_equal(preprocess(raw, settings), X)
+    # Each row comes from its origin: itself, or the host a transit was multiplied into.
+    sources = np.concatenate([flux, flux[:6]])[origin]
+    same = np.array_equal(raw[:10], sources[:10], equal_nan=True)
+    assert same and np.array_equal(raw[22:], sources[22:], equal_nan=True)
+    injected = raw[10:22]
+    assert np.all((injected <= sources[10:22] + 1e-12) | np.isnan(sources[10:22]))
+    assert set(origin[10:22]) <= set(range(16)) - {13}  # negatives only, never the real transit

@@ -161,25 +161,27 @@ def validation_extras(
     real_val: dict[str, np.ndarray],
     params: dict[str, Any],
     count: int,
-) -> tuple[np.ndarray, Hosts]:
-    """Raw flux of the ``count`` fixed validation injections, and the hosts they went into.
+) -> tuple[np.ndarray, Hosts, np.ndarray]:
+    """Raw flux of the ``count`` fixed validation injections, the hosts, and each one's host.
 
     Hosts are the synthetic validation negatives and the validation stars'
     real negatives; the transits come from a bank of their own with periods
     from ``synthetic.period_days`` (the benchmark's recipe, independent of
     ``inject.*``, so candidates trained with different injection settings are
-    compared on the same validation set).
+    compared on the same validation set). The last array gives, per injection,
+    its host's row in ``val`` followed by ``real_val`` (:func:`validation_flux`).
     """
     settings = settings_from_params(params)
     syn_neg = (val["source"] == "synthetic") & (val["y"] == 0)
     real_neg = real_val["y"] == 0
+    rows = np.r_[np.flatnonzero(syn_neg), len(val["y"]) + np.flatnonzero(real_neg)]
     flux = np.concatenate([val["flux"][syn_neg], real_val["flux"][real_neg]])
     real = np.r_[np.zeros(int(syn_neg.sum()), bool), np.ones(int(real_neg.sum()), bool)]
     hosts = Hosts.from_flux(flux, real, settings)
     rng = make_rng(params["seed"], "inject", "validation")
     bank = injection.make_bank(params, max(count // 2, 1), rng, params["synthetic"]["period_days"])
-    injected, _ = injected_flux(hosts, bank, count, params, rng)
-    return injected, hosts
+    injected, table = injected_flux(hosts, bank, count, params, rng)
+    return injected, hosts, rows[table["host"].to_numpy()]
 
 
 def validation_set(
@@ -195,7 +197,7 @@ def validation_set(
     (:func:`validation_extras`) makes the stopping criterion track detection
     near the threshold. Every real validation-star negative joins as a negative.
     """
-    injected, hosts = validation_extras(val, real_val, params, count)
+    injected, hosts, _ = validation_extras(val, real_val, params, count)
     X_inj = preprocess(injected, settings_from_params(params))
     X = np.concatenate([val["X"], X_inj, hosts.X[hosts.real]])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(int(hosts.real.sum()))])
@@ -207,14 +209,18 @@ def validation_flux(
     real_val: dict[str, np.ndarray],
     params: dict[str, Any],
     count: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Raw flux and labels of :func:`validation_set`, row for row, to score other ways.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw flux, labels and origins of :func:`validation_set`, row for row, to score other ways.
 
-    Used by ``scripts/decision_rules.py`` to compare decision rules (such as
-    the upside-down veto) on validation data only.
+    The origin of a row is the row of ``val`` followed by ``real_val`` whose
+    light curve it is or was injected into, so results can be broken down by
+    host (quiet, pulsating, real). Used by ``scripts/decision_rules.py`` to
+    compare decision rules and models on validation data only.
     """
-    injected, hosts = validation_extras(val, real_val, params, count)
+    injected, hosts, injected_origin = validation_extras(val, real_val, params, count)
     real_negatives = hosts.flux[hosts.real]
     flux = np.concatenate([val["flux"], injected, real_negatives])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(len(real_negatives))])
-    return flux, y.astype(np.float32)
+    n_val = len(val["y"])
+    origin = np.r_[np.arange(n_val), injected_origin, n_val + np.flatnonzero(real_val["y"] == 0)]
+    return flux, y.astype(np.float32), origin
