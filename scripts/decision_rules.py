@@ -57,7 +57,7 @@ FPRS = (0.01, 0.001)
 LOUD = 2.0  # pulsation amplitude over white-noise sigma that makes a "loud" pulsator
 
 
-def _groups(val: dict, y: np.ndarray, origin: np.ndarray) -> dict[str, np.ndarray]:
+def _groups(val: dict, real_val: dict, y: np.ndarray, origin: np.ndarray) -> dict[str, np.ndarray]:
     """Masks over the validation rows: transits (all, and by host), loud pulsators, real negatives.
 
     A row's host is the light curve it is, or was injected into (``origin``):
@@ -67,8 +67,9 @@ def _groups(val: dict, y: np.ndarray, origin: np.ndarray) -> dict[str, np.ndarra
     amplitude = np.nan_to_num(meta["pulsation_ppm"].to_numpy())
     ratio = amplitude / meta["sigma_ppm"].to_numpy()
     n_val = len(val["y"])
-    synthetic = np.r_[val["source"] == "synthetic", np.zeros(len(origin), bool)][origin]
-    pulsating = np.r_[amplitude > 0, np.zeros(len(origin), bool)][origin] & synthetic
+    real_rows = np.zeros(len(real_val["y"]), bool)  # origin indexes val, then real_val
+    synthetic = np.r_[val["source"] == "synthetic", real_rows][origin]
+    pulsating = np.r_[amplitude > 0, real_rows][origin] & synthetic
     loud = np.zeros(len(y), bool)
     loud[:n_val] = (val["source"] == "synthetic") & (np.nan_to_num(ratio) > LOUD)
     transit, negative = y == 1, y == 0
@@ -105,7 +106,7 @@ def main(model_dirs: list[str], ensemble: bool) -> None:
     params = load_params()
     val, real_val = load_npz("data/prepared/val.npz"), load_npz("data/prepared/real_val.npz")
     flux, y, origin = validation_flux(val, real_val, params, VALIDATION_INJECTIONS)
-    groups = _groups(val, y, origin)
+    groups = _groups(val, real_val, y, origin)
     head = ["model", "rule", "PR-AUC", "ROC-AUC"]
     for fpr in FPRS:
         head += [f"recall @{fpr:.1%}", "quiet / pulsating / real hosts"]
