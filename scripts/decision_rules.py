@@ -10,8 +10,11 @@ rebuilds that set row for row (:func:`epochs.validation_flux`), scores it
 upright and upside down with each model given, and reports per rule: PR-AUC,
 ROC-AUC and, at the 1% and 0.1% thresholds set on the same validation
 negatives, the recall of validation transits, the loud synthetic pulsators
-flagged (summed mode amplitude above twice the white noise) and the real
-validation-star negatives flagged.
+flagged (summed mode amplitude above twice the white noise), the real
+validation-star negatives flagged, and the validation negatives flagged once
+10% of their cadences are marked missing in short runs, as Kepler's quality
+flags remove them (``augmentation.scattered_gaps``, seeded): a gappy star such
+as Kepler-22 must not read as a transit.
 
     python scripts/decision_rules.py                      # model/ of the workspace
     python scripts/decision_rules.py model previous/      # and another model artifact
@@ -37,6 +40,7 @@ from transit_classifier import stage
 
 stage.quiet_tensorflow()
 
+from transit_classifier.augmentation import scattered_gaps  # noqa: E402
 from transit_classifier.epochs import validation_flux  # noqa: E402
 from transit_classifier.io import load_npz, write_text  # noqa: E402
 from transit_classifier.model import load_classifier, predict_proba  # noqa: E402
@@ -55,6 +59,8 @@ RULES = {
 }
 FPRS = (0.01, 0.001)
 LOUD = 2.0  # pulsation amplitude over white-noise sigma that makes a "loud" pulsator
+GAPPY = 0.1  # share of cadences marked missing in the gappy copy of the validation set
+GAPPY_SEED = 20261202
 
 
 def _groups(val: dict, real_val: dict, y: np.ndarray, origin: np.ndarray) -> dict[str, np.ndarray]:
@@ -83,11 +89,15 @@ def _groups(val: dict, real_val: dict, y: np.ndarray, origin: np.ndarray) -> dic
     }
 
 
-def _rows(name: str, p: np.ndarray, q: np.ndarray, y: np.ndarray, groups: dict) -> list[str]:
-    """One table row per rule for one model."""
+def _rows(name: str, scores: np.ndarray, y: np.ndarray, groups: dict) -> list[str]:
+    """One table row per rule for one model.
+
+    ``scores`` holds the upright and inverted probabilities of the validation
+    set, then of its gappy copy.
+    """
     rows = []
     for rule, combine in RULES.items():
-        score = combine(p, q)
+        score, gappy = combine(*scores[:2]), combine(*scores[2:])
         cells = [name, rule, f"{average_precision_score(y, score):.4f}"]
         cells.append(f"{roc_auc_score(y, score):.4f}")
         for fpr in FPRS:
@@ -98,6 +108,7 @@ def _rows(name: str, p: np.ndarray, q: np.ndarray, y: np.ndarray, groups: dict) 
             cells.append(" / ".join(f"{flagged[groups[h]].mean():.3f}" for h in hosts))
             for group in ("loud pulsator", "real"):
                 cells.append(f"{flagged[groups[group]].sum()} / {groups[group].sum()}")
+            cells.append(f"{(gappy[y == 0] >= cut).sum()} / {(y == 0).sum()}")
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 
@@ -110,7 +121,7 @@ def main(model_dirs: list[str], ensemble: bool) -> None:
     head = ["model", "rule", "PR-AUC", "ROC-AUC"]
     for fpr in FPRS:
         head += [f"recall @{fpr:.1%}", "quiet / pulsating / real hosts"]
-        head += ["loud pulsators flagged", "real negatives flagged"]
+        head += ["loud pulsators flagged", "real negatives flagged", "gappy negatives flagged"]
     lines = [
         "# Decision rules on validation data",
         "",
@@ -118,20 +129,26 @@ def main(model_dirs: list[str], ensemble: bool) -> None:
         f"{len(y)} validation windows ({int(y.sum())} transits), thresholds at 1% and 0.1% of "
         "their own negatives. Transit recall is also given by host: synthetic quiet "
         f"({int(groups['quiet'].sum())}), synthetic pulsating ({int(groups['pulsating'].sum())}) "
-        f"and real validation stars ({int(groups['real host'].sum())}).",
+        f"and real validation stars ({int(groups['real host'].sum())}). Gappy negatives: "
+        f"the validation negatives with {GAPPY:.0%} of their cadences marked missing.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * 2 + "---:|" * (len(head) - 2),
     ]
+    gappy = flux.copy()
+    gappy[scattered_gaps(flux.shape, 1.0, (GAPPY, GAPPY), np.random.default_rng(GAPPY_SEED))] = (
+        np.nan
+    )
     scores = []
     for model_dir in model_dirs:
         model, info = load_classifier(model_dir)
-        upright, inverted = preprocess_inverted(flux, info["preprocess"])
-        scores.append((predict_proba(model, upright), predict_proba(model, inverted)))
-        lines += _rows(model_dir, *scores[-1], y, groups)
+        inputs = [*preprocess_inverted(flux, info["preprocess"])]
+        inputs += preprocess_inverted(gappy, info["preprocess"])
+        scores.append(np.stack([predict_proba(model, X) for X in inputs]))
+        lines += _rows(model_dir, scores[-1], y, groups)
     if ensemble:
-        p, q = np.mean(scores, axis=0)
-        lines += _rows(f"mean of the {len(scores)} models' probabilities", p, q, y, groups)
+        name = f"mean of the {len(scores)} models' probabilities"
+        lines += _rows(name, np.mean(scores, axis=0), y, groups)
     write_text(OUT, "\n".join(lines) + "\n")
     print("\n".join(lines))
 

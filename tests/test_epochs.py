@@ -123,3 +123,19 @@ def test_validation_flux_is_the_validation_set_before_preprocessing(params) -> N
     injected = raw[10:22]
     assert np.all((injected <= sources[10:22] + 1e-12) | np.isnan(sources[10:22]))
     assert set(origin[10:22]) <= set(range(16)) - {13}  # negatives only, never the real transit
+
+
+def test_scattered_gaps_hit_transits_and_non_transits_alike(params, hosts, bank) -> None:
+    """Label-blind missing cadences: gappiness must not tell a transit window apart."""
+    gappy = {**params, "inject": {**params["inject"], "scattered_gap_probability": 1.0}}
+    gappy["inject"]["scattered_gap_fraction"] = [0.1, 0.1]
+    X, y = epochs.EpochSource(base_set(), hosts, bank, gappy).arrays(0)
+    share = (X[..., -1] > 0).mean(axis=1)
+    base = epochs.EpochSource(base_set(), hosts, bank, params).arrays(0)[0]
+    assert share.min() > 0.04  # every window, not just some
+    for label in (0, 1):
+        assert share[y[:, 0] == label].mean() == pytest.approx(
+            (base[..., -1] > 0).mean() + 0.1, abs=0.04
+        )
+    missing = X[..., -1] > 0
+    assert np.all(X[..., :-1][missing] == 0)  # read as gaps, as preprocess marks them

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import injection
+from .augmentation import scattered_gaps, with_gaps
 from .errors import UserError
 from .preprocess import flatten_all, from_flats, preprocess, settings_from_params
 from .seeding import make_rng
@@ -94,7 +95,9 @@ class EpochSource:
         """Epoch ``epoch``'s inputs and ``(n, 1)`` labels, shuffled.
 
         The base set + ``inject.per_epoch`` injected positives + as many
-        uninjected hosts, all drawn from the epoch's own seeded stream.
+        uninjected hosts, all drawn from the epoch's own seeded stream; then
+        ``inject.scattered_gap_probability`` of all of them, whatever their
+        label, lose scattered cadences (:func:`augmentation.scattered_gaps`).
         """
         seeds = (self.params["seed"], "inject", self.params["train"]["seed"])
         rng = make_rng(*seeds, "epoch", epoch)
@@ -106,8 +109,18 @@ class EpochSource:
             negatives = self.hosts.X[rng.choice(len(self.hosts.X), count)]
             X_parts += [X_inj, negatives]
             y_parts += [np.ones(count, np.float32), np.zeros(count, np.float32)]
-        order = rng.permutation(sum(len(y) for y in y_parts))
-        return np.concatenate(X_parts)[order], np.concatenate(y_parts)[order, None]
+        X = np.concatenate(X_parts)
+        inject = self.params["inject"]
+        if inject["scattered_gap_probability"]:  # 0 draws nothing: older runs reproduce
+            gaps = scattered_gaps(
+                X.shape[:2],
+                inject["scattered_gap_probability"],
+                inject["scattered_gap_fraction"],
+                rng,
+            )
+            with_gaps(X, gaps)
+        order = rng.permutation(len(X))
+        return X[order], np.concatenate(y_parts)[order, None]
 
 
 def injection_dataset(source: EpochSource, batch_size: int) -> Any:
