@@ -24,6 +24,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import yaml
+
+from transit_classifier import stage
+from transit_classifier.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "reports"
@@ -75,6 +79,34 @@ def run(*cmd: str) -> str:
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
 
+def resolve(name: str) -> str:
+    """The commit of a revision or of a local ``dvc exp`` name (its newest run, if several)."""
+    found = subprocess.run(
+        ("git", "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    if not found:
+        refs = run(
+            "git",
+            "for-each-ref",
+            "--sort=-committerdate",
+            "--format=%(objectname)",
+            f"refs/exps/*/*/{name}",
+        ).split()
+        found = refs[:1]
+    if not found:
+        raise UserError(f"{name}: no such revision or experiment; see `dvc exp list`")
+    return found[0]
+
+
+def run_label(rev: str) -> str:
+    """``seed N (exp abc1234)``, N read from the run's own params."""
+    seed = yaml.safe_load(run("git", "show", f"{rev}:params.yaml"))["train"]["seed"]
+    return f"seed {seed} (exp {rev[:7]})"
+
+
 def metrics_at(rev: str | None) -> dict:
     if rev is None:
         return json.loads((ROOT / "metrics/network.json").read_text())
@@ -122,7 +154,8 @@ def main() -> None:
     parser.add_argument("experiments", nargs="+", help="experiment names or revisions")
     args = parser.parse_args()
     runs: dict[str, str | None] = {"seed 0 (workspace)": None}
-    runs.update({name: name for name in args.experiments})
+    revs = [resolve(name) for name in args.experiments]
+    runs.update({run_label(rev): rev for rev in revs})
     table, record = [], {}
     for label, rev in runs.items():
         metrics = metrics_at(rev)
@@ -176,4 +209,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    stage.run(main)
