@@ -91,23 +91,36 @@ class EpochSource:
     bank: injection.Bank
     params: dict[str, Any]
 
+    def _negative_rows(self, injected_hosts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The host windows served uninjected beside this epoch's injections.
+
+        ``inject.negative_hosts: twins`` serves the very windows the transits
+        went into, so real and synthetic noise are as common among the
+        negatives as among the injected positives (half and half at the default
+        ``real_host_fraction``). ``uniform`` draws from the whole pool, which is
+        70% synthetic with the default data: real noise then reads as a
+        transit cue.
+        """
+        if self.params["inject"]["negative_hosts"] == "twins":
+            return injected_hosts
+        return rng.choice(len(self.hosts.X), len(injected_hosts))
+
     def arrays(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         """Epoch ``epoch``'s inputs and ``(n, 1)`` labels, shuffled.
 
         The base set + ``inject.per_epoch`` injected positives + as many
-        uninjected hosts, all drawn from the epoch's own seeded stream; then
-        ``inject.scattered_gap_probability`` of all of them, whatever their
-        label, lose scattered cadences (:func:`augmentation.scattered_gaps`).
+        uninjected hosts (:meth:`_negative_rows`), all drawn from the epoch's
+        own seeded stream; then ``inject.scattered_gap_probability`` of all of
+        them, whatever their label, lose scattered cadences (:func:`augmentation.scattered_gaps`).
         """
         seeds = (self.params["seed"], "inject", self.params["train"]["seed"])
         rng = make_rng(*seeds, "epoch", epoch)
         count = self.params["inject"]["per_epoch"]
         X_parts, y_parts = [self.base[0]], [self.base[1]]
         if count:
-            flux, _ = injected_flux(self.hosts, self.bank, count, self.params, rng)
+            flux, table = injected_flux(self.hosts, self.bank, count, self.params, rng)
             X_inj = preprocess(flux, settings_from_params(self.params))
-            negatives = self.hosts.X[rng.choice(len(self.hosts.X), count)]
-            X_parts += [X_inj, negatives]
+            X_parts += [X_inj, self.hosts.X[self._negative_rows(table["host"].to_numpy(), rng)]]
             y_parts += [np.ones(count, np.float32), np.zeros(count, np.float32)]
         X = np.concatenate(X_parts)
         inject = self.params["inject"]

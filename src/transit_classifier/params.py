@@ -199,6 +199,7 @@ SCHEMA: dict[str, Any] = {
     "inject.mes": Range(POSITIVE),
     "inject.period_days": Range(Number(0.2, 10_000)),
     "inject.real_host_fraction": FRACTION,
+    "inject.negative_hosts": Choice(("uniform", "twins")),
     "inject.scattered_gap_probability": FRACTION,
     "inject.scattered_gap_fraction": Range(Number(0, 0.9)),
     # train
