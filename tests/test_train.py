@@ -336,19 +336,22 @@ KEEP_FREED_PROBE = """
 import ctypes, numpy as np
 from transit_classifier.stage import keep_freed_memory
 
+libc = ctypes.CDLL(None)
+modern = hasattr(libc, "mallinfo2")  # glibc >= 2.33; mallinfo's int fields still hold 256 MiB
+mallinfo = libc.mallinfo2 if modern else libc.mallinfo
+
 class Info(ctypes.Structure):
     names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
-    _fields_ = [(name, ctypes.c_size_t) for name in names.split()]
+    _fields_ = [(name, ctypes.c_size_t if modern else ctypes.c_int) for name in names.split()]
 
-libc = ctypes.CDLL(None)
-libc.mallinfo2.restype = Info
+mallinfo.restype = Info
 applied = keep_freed_memory()
-mapped = libc.mallinfo2().hblkhd
+mapped = mallinfo().hblkhd
 block = np.ones(2**25)  # 256 MiB, far above glibc's 32 MiB mmap threshold
 del block
-heap = libc.mallinfo2().arena
+heap = mallinfo().arena
 block = np.ones(2**25)
-info = libc.mallinfo2()
+info = mallinfo()
 print(applied, info.hblkhd - mapped, info.arena - heap)
 """
 
