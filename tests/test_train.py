@@ -372,4 +372,4 @@ def test_stages_reuse_freed_memory_instead_of_fresh_pages() -> None:
     applied, newly_mapped, heap_growth = done.stdout.split()
     assert applied == "True"
     assert int(newly_mapped) == 0  # not served by mmap
-    assert int(heap_growth) == 0  # the freed 256 MiB was kept and reused
+    assert int(heap_growth) < 2**20  # the freed 256 MiB was kept and reused (not re-grown)
