@@ -1,9 +1,8 @@
-"""Run a stage script: quiet TensorFlow, turn a UserError into one line and exit code 1."""
+"""Run a stage script: quiet TensorFlow, reuse freed memory, one-line errors with exit 1."""
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 from collections.abc import Callable
@@ -46,15 +45,11 @@ def keep_freed_memory() -> bool:
     epoch touches that much brand-new memory, and in a virtual machine each
     first touch of a page is a costly fault: here the kernel's time was as
     large as the training's own. Serving everything from the heap and keeping
-    up to 2 GiB of it after a free cut a training epoch from 26 s to 19 s on
-    the 2-core VM of ``bench/RESULTS.md``; it changes where arrays live, never
-    a computed bit. Elsewhere than glibc (macOS, musl) it does nothing.
+    up to 2 GiB of it after a free cut the default train stage from 649 s to
+    458 s on the 2-core VM of ``bench/RESULTS.md``; it changes where arrays
+    live, never a computed bit. Without glibc's ``mallopt`` (macOS) it does nothing.
     """
-    path = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(path).mallopt if path else None
-    except (OSError, AttributeError):
-        mallopt = None
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # the C library already loaded
     if mallopt is None:
         return False
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
@@ -93,7 +88,8 @@ def missing_input(exc: FileNotFoundError) -> str:
 
 
 def run(main: Callable[[], None]) -> None:
-    """Call ``main``; on a :class:`UserError` print ``error: <message>`` and exit 1."""
+    """Call ``main`` with TensorFlow quiet and freed memory kept for reuse
+    (:func:`keep_freed_memory`); on a :class:`UserError` print ``error: <message>`` and exit 1."""
     quiet_tensorflow()
     keep_freed_memory()
     try:
