@@ -21,6 +21,12 @@ day), since training still gives such gaps to augmented transit copies only.
     python scripts/decision_rules.py                      # model/ of the workspace
     python scripts/decision_rules.py model previous/      # and another model artifact
     python scripts/decision_rules.py --ensemble model s1/ s2/   # and the mean of their scores
+    python scripts/decision_rules.py --views model        # and test-time averaging over views
+
+``--views`` asks whether averaging ``p`` over transformed copies of each window
+(time reversal, circular shifts: both are training augmentations, so the
+copies are windows the network knows) buys enough to pay for scoring every
+window several times.
 
 An earlier commit's model, such as the one trained before the pulsators (bb308d3):
 
@@ -65,6 +71,12 @@ GAPPY = 0.1  # share of cadences marked missing in the gappy copy of the validat
 GAP_CADENCES = (10, 100)  # length range of the one gap cut into the other copy
 GAPPY_SEED = 20261202
 GAP_COPIES = (f"{GAPPY:.0%} scattered", "one long gap")
+VIEWS = {
+    "mean of p over the window and its time reversal": lambda X: [X, X[:, ::-1]],
+    "mean of p over 4 circular shifts (0, ¼, ½, ¾)": lambda X: [
+        np.roll(X, k * X.shape[1] // 4, axis=1) for k in range(4)
+    ],
+}
 
 
 def gap_masks(shape: tuple[int, int]) -> list[np.ndarray]:
@@ -103,14 +115,16 @@ def _groups(val: dict, real_val: dict, y: np.ndarray, origin: np.ndarray) -> dic
     }
 
 
-def _rows(name: str, scores: np.ndarray, y: np.ndarray, groups: dict) -> list[str]:
+def _rows(
+    name: str, scores: np.ndarray, y: np.ndarray, groups: dict, rules: dict = RULES
+) -> list[str]:
     """One table row per rule for one model.
 
     ``scores`` holds the upright and inverted probabilities of the validation
     set, then of each of its gappy copies (:func:`gap_masks`).
     """
     rows = []
-    for rule, combine in RULES.items():
+    for rule, combine in rules.items():
         score = combine(*scores[:2])
         gappy = [combine(*scores[k : k + 2]) for k in range(2, len(scores), 2)]
         cells = [name, rule, f"{average_precision_score(y, score):.4f}"]
@@ -128,7 +142,22 @@ def _rows(name: str, scores: np.ndarray, y: np.ndarray, groups: dict) -> list[st
     return rows
 
 
-def main(model_dirs: list[str], ensemble: bool) -> None:
+def _view_rows(
+    name: str, model: object, upright: list[np.ndarray], y: np.ndarray, groups: dict
+) -> list[str]:
+    """Rows for :data:`VIEWS`: ``p`` averaged over each view of the upright inputs.
+
+    ``upright`` holds the preprocessed validation set, then its gappy copies.
+    """
+    rows = []
+    for view, copies in VIEWS.items():
+        means = [np.mean([predict_proba(model, v) for v in copies(X)], axis=0) for X in upright]
+        scores = np.repeat(means, 2, axis=0)  # in the (upright, inverted) layout _rows reads
+        rows += _rows(name, scores, y, groups, {view: lambda p, q: p})
+    return rows
+
+
+def main(model_dirs: list[str], ensemble: bool, views: bool) -> None:
     params = load_params()
     val, real_val = load_npz("data/prepared/val.npz"), load_npz("data/prepared/real_val.npz")
     flux, y, origin = validation_flux(val, real_val, params, VALIDATION_INJECTIONS)
@@ -161,6 +190,8 @@ def main(model_dirs: list[str], ensemble: bool) -> None:
             inputs += preprocess_inverted(copy, info["preprocess"])
         scores.append(np.stack([predict_proba(model, X) for X in inputs]))
         lines += _rows(model_dir, scores[-1], y, groups)
+        if views:
+            lines += _view_rows(model_dir, model, inputs[::2], y, groups)
     if ensemble:
         name = f"mean of the {len(scores)} models' probabilities"
         lines += _rows(name, np.mean(scores, axis=0), y, groups)
@@ -174,9 +205,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--ensemble", action="store_true", help="add a row for the mean of the models' scores"
     )
+    parser.add_argument(
+        "--views", action="store_true", help="add rows for p averaged over views of each window"
+    )
     return parser.parse_args(argv)
 
 
 if __name__ == "__main__":
     args = parse(sys.argv[1:])
-    stage.run(lambda: main(args.models, args.ensemble))
+    stage.run(lambda: main(args.models, args.ensemble, args.views))

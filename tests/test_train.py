@@ -142,6 +142,26 @@ def test_callbacks_monitor_the_validation_split(params, monitor, mode):
     assert (reduce.monitor, reduce.mode) == (monitor, mode)
 
 
+def test_cosine_schedule_decays_to_zero_over_the_epochs_without_plateau_halving(params):
+    import keras
+
+    cosine = {**params["train"], "lr_schedule": "cosine", "epochs": 3, "ema_momentum": 0.0}
+    assert not any(
+        isinstance(c, keras.callbacks.ReduceLROnPlateau) for c in training.make_callbacks(cosine)
+    )
+    with pytest.raises(ValueError, match="steps per epoch"):
+        training.learning_rate(cosine, None)
+    schedule = training.learning_rate(cosine, steps_per_epoch=2)
+    rates = [float(schedule(step)) for step in range(7)]
+    assert rates[0] == pytest.approx(cosine["learning_rate"])
+    assert rates[3] == pytest.approx(cosine["learning_rate"] / 2)  # half way through 6 steps
+    assert rates[6] == pytest.approx(0.0, abs=1e-12) and rates == sorted(rates, reverse=True)
+    model, history, _ = train_tiny(cosine)  # fit compiles with the steps of its 64 windows
+    assert len(history["loss"]) == 3
+    assert int(model.optimizer.iterations) == 3 * -(-64 // cosine["batch_size"])
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
+
+
 def test_training_is_deterministic(params, trained):
     model, history, best = trained
     again, history_again, best_again = train_tiny(params["train"])

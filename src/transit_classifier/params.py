@@ -226,6 +226,7 @@ SCHEMA: dict[str, Any] = {
     "train.patience": _int(0, 10_000),
     "train.reduce_lr_patience": _int(0, 10_000),
     "train.reduce_lr_factor": Number(0, 1, low_open=True),
+    "train.lr_schedule": Choice(("plateau", "cosine")),
     "train.monitor": Choice(("val_pr_auc", "val_roc_auc", "val_loss")),
     "train.threads": _int(1, 256),
     "train.distribute": Choice(("default", "mirrored")),

@@ -121,20 +121,23 @@ def make_loss(train_params: dict[str, Any]) -> keras.losses.Loss:
     )
 
 
-def compile_model(model: keras.Model, train_params: dict[str, Any]) -> None:
+def compile_model(
+    model: keras.Model, train_params: dict[str, Any], steps_per_epoch: int | None = None
+) -> None:
     """Adam + the chosen loss, tracking PR-AUC (the monitor) and ROC-AUC.
 
     ``train.ema_momentum`` > 0 makes Adam keep an exponential moving average
     of the weights (Polyak averaging, Keras' ``use_ema``). The average sits in
     a wide minimum rather than wherever the last noisy step landed, which is
-    what makes verdicts depend less on the seed.
+    what makes verdicts depend less on the seed. The learning rate follows
+    ``train.lr_schedule`` (:func:`learning_rate`).
     """
     import keras
 
     momentum = train_params["ema_momentum"]
     model.compile(
         optimizer=keras.optimizers.Adam(
-            learning_rate=train_params["learning_rate"],
+            learning_rate=learning_rate(train_params, steps_per_epoch),
             use_ema=momentum > 0,
             ema_momentum=momentum if momentum > 0 else 0.99,
         ),
@@ -144,6 +147,31 @@ def compile_model(model: keras.Model, train_params: dict[str, Any]) -> None:
             keras.metrics.AUC(curve="ROC", name="roc_auc"),
         ],
     )
+
+
+def learning_rate(train_params: dict[str, Any], steps_per_epoch: int | None) -> Any:
+    """``train.learning_rate``, constant or as a cosine decay, per ``train.lr_schedule``.
+
+    ``plateau`` keeps it constant here and lets :func:`make_callbacks` halve it
+    when the monitor stalls, which in 20 epochs happens about once, at the end.
+    ``cosine`` decays it to zero over ``train.epochs`` epochs
+    (``keras.optimizers.schedules.CosineDecay``): the last epochs take small
+    steps into the minimum instead of bouncing around it at the full rate.
+
+    Raises
+    ------
+    ValueError
+        If the schedule is ``cosine`` and ``steps_per_epoch`` is not given.
+    """
+    import keras
+
+    rate = train_params["learning_rate"]
+    if train_params["lr_schedule"] == "plateau":
+        return rate
+    if steps_per_epoch is None:
+        raise ValueError("a cosine learning-rate schedule needs the number of steps per epoch")
+    total = train_params["epochs"] * steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(rate, decay_steps=total)
 
 
 def distribution_scope(distribute: str) -> contextlib.AbstractContextManager:
@@ -198,14 +226,17 @@ def make_callbacks(
             restore_best_weights=True,
             verbose=1,
         ),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor,
-            mode=mode,
-            factor=train_params["reduce_lr_factor"],
-            patience=train_params["reduce_lr_patience"],
-            verbose=1,
-        ),
     ]
+    if train_params["lr_schedule"] == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor,
+                mode=mode,
+                factor=train_params["reduce_lr_factor"],
+                patience=train_params["reduce_lr_patience"],
+                verbose=1,
+            )
+        )
     if train_params["ema_momentum"] > 0:
         callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if live is not None:
@@ -244,7 +275,12 @@ def fit(
 
     _check_validation(val[1])
     if not model.compiled:
-        compile_model(model, train_params)
+        steps = (
+            -(-len(train[0]) // train_params["batch_size"])
+            if isinstance(train, tuple)
+            else len(train)
+        )
+        compile_model(model, train_params, steps)
     callbacks = make_callbacks(train_params, live)
     if isinstance(train, tuple):
         data = {"x": train[0], "y": train[1][:, None], "shuffle": True}
@@ -331,7 +367,7 @@ def train(
     )
     with distribution_scope(train_params["distribute"]):
         model = build_model(length, train_params, channels)
-        compile_model(model, train_params)
+        compile_model(model, train_params, len(data))
     print(
         f"train: {train_params['architecture']} model, {model.count_params():,} parameters; "
         f"{len(data.y)} windows per epoch ({int(data.y.sum())} transits, "
