@@ -145,12 +145,24 @@ def test_dvc_repro_end_to_end_is_reproducible(tmp_path):
     assert hashes == _output_hashes(_repro(second))
 
 
+def _cpu() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else the architecture."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.machine()
+
+
 def _check_against_reference(hashes: dict, headline: dict) -> None:
     """A fresh run against the committed one (README, Reproducibility): data bit for bit on x86,
-    metrics within TOLERANCE; differing weights are reported, since the AVX2 pin is unproven
-    across CPU vendors. ``UPDATE_TINY_REFERENCE=1`` rewrites the reference from this run."""
+    metrics within TOLERANCE; differing weights are reported, not failed: the AVX2 pin gives
+    one weight file per machine, but an AMD EPYC and an Intel Xeon train different ones.
+    ``UPDATE_TINY_REFERENCE=1`` rewrites the reference from this run."""
     run = {
         "machine": platform.machine(),
+        "cpu": _cpu(),
         "data": {path: hashes[path] for path in DATA_OUTPUTS},
         "weights": hashes["models"],
         "metrics": {f"{m}.{k}": headline[m][k] for m, k in REFERENCE_METRICS},
@@ -164,5 +176,8 @@ def _check_against_reference(hashes: dict, headline: dict) -> None:
         assert abs(run["metrics"][name] - value) <= TOLERANCE, (name, run["metrics"][name], value)
     if run["weights"] != reference["weights"]:
         warnings.warn(
-            f"weights differ from the committed tiny run on {platform.processor()}", stacklevel=2
+            f"weights differ from the committed tiny run (made on {reference.get('cpu', '?')}, "
+            f"this run on {run['cpu']}): expected across CPU vendors, see README, "
+            "Reproducibility; the metrics agree within the tolerance",
+            stacklevel=2,
         )
