@@ -106,8 +106,8 @@ from transit_classifier import stage, training
 
 _compile = training.compile_model
 
-def compile_model(model, train_params):
-    _compile(model, train_params)
+def compile_model(model, train_params, steps_per_epoch=None):
+    _compile(model, train_params, steps_per_epoch)
     forced = os.environ.get("ISA_CHECK_JIT")
     if forced is not None:
         model.jit_compile = forced == "1"
