@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import norm
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -66,6 +67,16 @@ def test_more_trials_lower_the_ceiling() -> None:
     assert rocs[0] > rocs[1] > rocs[2] > 0.5
 
 
+def test_recall_of_known_and_searching_detectors() -> None:
+    """N = 1 is the matched filter the evaluate stage draws; searching costs recall at low MES."""
+    from transit_classifier.injection import matched_filter_recall
+
+    known = ceiling.searching_recall(MES, 1, 0.01)
+    assert known == pytest.approx(matched_filter_recall(MES, 0.01), abs=1e-9)
+    searching = ceiling.searching_recall(MES, 1e4, 0.01)
+    assert np.all(searching <= known + 1e-12) and searching[0] < 0.05 < known[0]
+
+
 def test_bad_mes_is_refused() -> None:
     with pytest.raises(ValueError, match="finite"):
         ceiling.ceiling(np.array([np.nan, 3.0]), 10, 5)
@@ -87,6 +98,10 @@ def test_main_writes_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         arrays = {key: np.zeros(y.size) for key in SPLIT_KEYS}
         arrays.update(y=y, mes=np.where(y == 1, rng.uniform(3, 20, y.size), 0.0))
         save_npz(tmp_path / "data" / "prepared" / f"{name}.npz", **arrays)
+    (tmp_path / "plots").mkdir()
+    for source in ("synthetic", "real"):
+        table = pd.DataFrame({"mes_bin_low": [3.0, 10.0], "recall_network_fpr_1pct": [0.1, 0.9]})
+        table.to_csv(tmp_path / "plots" / f"recall_vs_mes_{source}.csv", index=False)
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "network.json").write_text(json.dumps({"roc_auc": 0.9, "pr_auc": 0.8}))
     monkeypatch.chdir(tmp_path)
@@ -95,3 +110,5 @@ def test_main_writes_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "## test split: 3 transits" in text and "## val split: 3 transits" in text
     assert text.count("| known ephemeris (N = 1) |") == 2
     assert "(the baseline's grid)" in text and "ROC-AUC 0.900" in text
+    assert "| 10–15 | 1.000 |" in text and "| 0.90 | 0.90 |" in text  # ideal, then measured
+    assert "| 5–7.1 |" in text and "| nan | nan |" in text  # a bin the run did not fill
