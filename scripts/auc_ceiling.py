@@ -227,9 +227,9 @@ def report(params: dict, n_curves: int) -> list[str]:
         "",
         *recall_section(params, n_fit),
         "Unlike the areas, which the many unfindable transits hold down for every detector,"
-        " recall between MES 5 and 15 stays well below the white-noise ideal at the same trial"
-        " count. That points past the search, to what sets these light curves apart from white"
-        " noise: red noise, rotation, granulation and their detrending.",
+        " recall between MES 5 and 15 stays well below this ideal. How much of that the stars'"
+        " own noise costs, and how much any real search loses even in white noise, is measured"
+        " in `reports/white_noise_recall.md` (`python scripts/white_noise_recall.py`).",
     ]
     return lines
 
