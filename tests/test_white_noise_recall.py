@@ -45,8 +45,15 @@ def test_main_writes_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.chdir(tmp_path)
     script.main(60, 4)
     text = (tmp_path / "reports" / "white_noise_recall.md").read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "–" in line]
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "[" in line]
     assert len(rows) == 7 and "60 white-noise negatives" in text
+    by_period = [
+        line
+        for line in text.splitlines()
+        if line.startswith(("| 5–7.1 |", "| 7.1–10 |")) and "[" not in line
+    ]
+    assert len(by_period) == 2 * 4 and by_period[0].startswith("| 5–7.1 | 0.8–1.6 |")
+    assert sum(int(line.split(" | ")[2]) for line in by_period) == 2 * 4  # every injection
     loudest = rows[-1].split(" | ")
     assert loudest[0] == "| 30–50" and loudest[2].startswith("1.00")  # network, MES 30-50
     benchmark = pd.read_csv(ROOT / "plots/recall_vs_mes_synthetic.csv")
