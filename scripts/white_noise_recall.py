@@ -12,7 +12,9 @@ negatives, for the committed network (``model/``) and for the tuned baseline
 (its validated detrending window and statistic, from ``metrics/baseline.json``).
 
 If both reach the ideal here, what holds them back on the benchmark is the
-stars' red noise, rotation and granulation; if not, the detector itself.
+stars' red noise, rotation and granulation; if not, the detector itself. A
+second table splits MES 5–10 by orbital period, where the two methods miss
+different transits.
 
     python scripts/white_noise_recall.py            # writes reports/white_noise_recall.md
     python scripts/white_noise_recall.py 300 50     # negatives, injections per MES bin
