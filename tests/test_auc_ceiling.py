@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
+from scripts_loader import load_script
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from transit_classifier.assessment import SPLIT_KEYS
@@ -19,10 +19,7 @@ from transit_classifier.io import save_npz
 from transit_classifier.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("auc_ceiling", ROOT / "scripts" / "auc_ceiling.py")
-assert _spec and _spec.loader
-ceiling = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ceiling)
+ceiling = load_script("auc_ceiling")
 
 MES = np.array([2.0, 5.0, 8.0, 15.0])
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import io
 import json
 import os
@@ -21,29 +20,20 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 from configobj import ConfigObj
 from dvc_render.html import PAGE_HTML
 from dvc_render.vega import VegaRenderer
+from scripts_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg"}
 
 
-def _load(name: str) -> ModuleType:
-    """Import ``scripts/<name>.py`` (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build = _load("build_plots_template")
-shots = _load("plots_screenshot")
+build = load_script("build_plots_template")
+shots = load_script("plots_screenshot")
 
 
 @pytest.fixture

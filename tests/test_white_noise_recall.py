@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from scripts_loader import load_script
 
 from transit_classifier.model import load_classifier
 from transit_classifier.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location(
-    "white_noise_recall", ROOT / "scripts" / "white_noise_recall.py"
-)
-assert _spec and _spec.loader
-script = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(script)
+script = load_script("white_noise_recall")
 
 
 def test_injections_reach_their_target_mes() -> None:
