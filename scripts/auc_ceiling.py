@@ -31,8 +31,8 @@ sets the same ideal detectors' recall at 1% FPR beside the network's, per MES bi
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,7 @@ import pandas as pd
 from scipy.special import log_ndtr, ndtr
 from scipy.stats import norm
 
+from transit_classifier import stage
 from transit_classifier.assessment import SPLIT_KEYS, load_arrays
 from transit_classifier.baseline import BaselineSearch
 from transit_classifier.io import write_text
@@ -203,8 +204,9 @@ def split_section(name: str, split: dict[str, np.ndarray], n_fit: float) -> list
 
 def report(params: dict, n_curves: int) -> list[str]:
     """The markdown report: measured ``N``, then each split's ceilings for a range of ``N``."""
-    n_fit, n_err = effective_trials(baseline_peaks(params, n_curves))
+    splits = {name: load_arrays(name, SPLIT_KEYS) for name in ("test", "val")}  # fail fast
     network = json.loads(Path("metrics/network.json").read_text())
+    n_fit, n_err = effective_trials(baseline_peaks(params, n_curves))
     lines = [
         "# Ideal-detector ceiling on ROC-AUC and PR-AUC",
         "",
@@ -215,8 +217,8 @@ def report(params: dict, n_curves: int) -> list[str]:
         f"**N = {n_fit:,.0f} ± {n_err:,.0f}** independent trials.",
         "",
     ]
-    for name in ("test", "val"):
-        lines += split_section(name, load_arrays(name, SPLIT_KEYS), n_fit)
+    for name, split in splits.items():
+        lines += split_section(name, split, n_fit)
     lines += [
         f"The committed network scores ROC-AUC {network['roc_auc']:.3f} and PR-AUC "
         f"{network['pr_auc']:.3f} on the test split (`metrics/network.json`), in red noise, "
@@ -241,4 +243,6 @@ def main(n_curves: int = 400) -> None:
 
 
 if __name__ == "__main__":
-    main(*(int(arg) for arg in sys.argv[1:2]))
+    parser = argparse.ArgumentParser(description="Ideal-detector ceilings (reports/auc_ceiling.md)")
+    parser.add_argument("curves", type=int, nargs="?", default=400, help="white-noise light curves")
+    stage.run(lambda: main(parser.parse_args().curves))

@@ -22,8 +22,8 @@ different transits.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -174,4 +174,8 @@ def main(n_negatives: int = 1000, per_bin: int = 100) -> None:
 
 
 if __name__ == "__main__":
-    main(*(int(arg) for arg in sys.argv[1:3]))
+    parser = argparse.ArgumentParser(description="Recall in white noise")
+    parser.add_argument("negatives", type=int, nargs="?", default=1000)
+    parser.add_argument("per_bin", type=int, nargs="?", default=100, help="injections per MES bin")
+    args = parser.parse_args()
+    stage.run(lambda: main(args.negatives, args.per_bin))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import doctest
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +111,20 @@ def test_main_writes_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "(the baseline's grid)" in text and "ROC-AUC 0.900" in text
     assert "| 10–15 | 1.000 |" in text and "| 0.90 | 0.90 |" in text  # ideal, then measured
     assert "| 5–7.1 |" in text and "| nan | nan |" in text  # a bin the run did not fill
+
+
+def test_missing_pipeline_outputs_give_one_line(tmp_path: Path) -> None:
+    """Run before `dvc repro`: one line naming the stage to run, exit 1, no report."""
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "auc_ceiling.py"), "4"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: data/prepared/test.npz: not found; run `dvc repro prepare` first"
+    ]
+    assert not (tmp_path / "reports").exists()
