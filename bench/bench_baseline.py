@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import argparse
 import copy
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from common import record, table
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import record, table  # noqa: E402
-
-from transit_classifier.baseline import BaselineSearch  # noqa: E402
+from transit_classifier.judge.baseline import BaselineSearch  # noqa: E402
 from transit_classifier.params import load_params  # noqa: E402
-from transit_classifier.synthetic import simulate  # noqa: E402
+from transit_classifier.simulate.synthetic import simulate  # noqa: E402
 
 WORKERS = 2
 

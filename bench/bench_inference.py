@@ -1,6 +1,6 @@
 """Light curves per second: the network (preprocess + inference) and the tuned baseline.
 
-Run from the repository root after `dvc repro` (it reads `models/`, the test
+Run from the repository root after `dvc repro` (it reads `checkpoint/`, the test
 split and the baseline settings the evaluate stage chose on validation). The
 headline is how many times faster the network scores a light curve than the
 strong classical search (wotan biweight + cleaned BLS over the full grid).
@@ -8,25 +8,23 @@ strong classical search (wotan biweight + cleaned BLS over the full grid).
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import record, table  # noqa: E402
+from common import record, table
 
-from transit_classifier.stage import quiet_tensorflow  # noqa: E402
+from transit_classifier.stage import quiet_tensorflow
 
 quiet_tensorflow()
 
 import json  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
-from transit_classifier.baseline import BaselineSearch  # noqa: E402
 from transit_classifier.io import load_npz  # noqa: E402
-from transit_classifier.model import load_classifier, predict_proba  # noqa: E402
+from transit_classifier.judge.baseline import BaselineSearch  # noqa: E402
+from transit_classifier.learn.model import load_classifier, predict_proba  # noqa: E402
 from transit_classifier.params import load_params  # noqa: E402
-from transit_classifier.preprocess import preprocess  # noqa: E402
+from transit_classifier.signal.preprocess import preprocess  # noqa: E402
 
 PREWHITEN_MODES = 20  # the prepare.prewhiten_modes tried in README's "Pulsating stars"
 
@@ -50,7 +48,7 @@ def main() -> None:
     params = load_params()
     flux = load_npz("data/prepared/test.npz")["flux"]
     n = len(flux)
-    model, info = load_classifier("models")
+    model, info = load_classifier("checkpoint")
     settings = info["preprocess"]
     predict_proba(model, preprocess(flux[:8], settings))  # build the graph once
     window = json.loads(Path("metrics/baseline.json").read_text())["search"]["detrend_window_days"]

@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 
 import yaml
-
-sys.path.insert(0, str(Path(__file__).parent))
-from common import record, run_measured, table  # noqa: E402
+from common import record, run_measured, table
 
 DVC = str(Path(sys.executable).with_name("dvc"))
 TARGET_SECONDS = 900

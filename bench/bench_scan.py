@@ -29,11 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
+from common import record, table
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import record, table  # noqa: E402
-
-from transit_classifier.bundle import load_bundle  # noqa: E402
+from transit_classifier.sources.bundle import load_bundle  # noqa: E402
 
 FIXTURES = Path("tests/fixtures/kepler")
 BUNDLE = Path("data/kepler_bundle")

@@ -8,17 +8,13 @@ the default mix, and stores the table in ``bench/RESULTS.md``.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).parent))
-from common import record, table  # noqa: E402
+from common import record, table
 
 from transit_classifier.params import load_params  # noqa: E402
-from transit_classifier.synthetic import simulate  # noqa: E402
+from transit_classifier.simulate.synthetic import simulate  # noqa: E402
 
 
 def _time(params: dict, labels: np.ndarray) -> float:

@@ -2,22 +2,22 @@
 
 Thresholds and the baseline's settings are chosen on validation data only; the
 test split, the test stars' real windows and the injections into them are
-scored once (:mod:`transit_classifier.evaluate_run`).
+scored once (:mod:`transit_classifier.judge.evaluate_run`).
 """
 
-from transit_classifier import artifact, evaluate_run, stage
+from transit_classifier import stage
+from transit_classifier.judge import evaluate_run
 from transit_classifier.params import load_params
-
-MODEL_DIR = "models"
-ARTIFACT_DIR = "model"
+from transit_classifier.serve import artifact
 
 
 def main() -> None:
+    paths = stage.paths(__doc__, "prepared", "checkpoint", "release", "metrics_dir", "plots_dir")
     params = load_params()
-    run = evaluate_run.evaluate(params, MODEL_DIR)
-    evaluate_run.write_outputs(params, run)
-    points = evaluate_run.operating_points(run.reports)
-    artifact.complete(MODEL_DIR, ARTIFACT_DIR, points, artifact.DEFAULT_POINT)
+    run = evaluate_run.evaluate(params, paths.checkpoint, paths.prepared)
+    evaluate_run.write_outputs(params, run, paths.metrics_dir, paths.plots_dir)
+    points = evaluate_run.operating_points(run.reports, params["evaluate"]["threshold"])
+    artifact.complete(paths.checkpoint, paths.release, points, params["evaluate"]["release_point"])
     print("timing (s): " + ", ".join(f"{k} {v:.1f}" for k, v in run.timings.items()))
 
 

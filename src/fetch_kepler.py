@@ -1,18 +1,15 @@
 """Stage `fetch_kepler`: real Kepler light curves (bundled copy or MAST) -> labelled windows."""
 
-from pathlib import Path
-
-from transit_classifier import kepler_windows, mast, stage
-from transit_classifier.figures import kepler_examples
+from transit_classifier import stage
 from transit_classifier.io import atomic_dir, save_figure, save_npz, write_csv, write_json
+from transit_classifier.learn import kepler_windows
+from transit_classifier.learn.figures import kepler_examples
 from transit_classifier.params import load_params
-
-OUT_DIR = Path("data/kepler")
-METRICS = Path("metrics/kepler.json")
-PLOT = Path("plots/kepler_examples.png")
+from transit_classifier.sources import mast
 
 
 def main() -> None:
+    paths = stage.paths(__doc__, "out", "metrics", "plot")
     params = load_params()
     kep = params["kepler"]
     stars, koi, report = mast.load_source(kep)
@@ -21,16 +18,16 @@ def main() -> None:
     metrics = kepler_windows.pool_metrics(pool, kep["source"])
     metrics["fetch_failures"] = sum(entry["status"] != "ok" for entry in report)
     figure = kepler_examples(pool, koi)
-    with atomic_dir(OUT_DIR) as tmp:
+    with atomic_dir(paths.out) as tmp:
         save_npz(tmp / "windows.npz", flux=pool.flux, time=pool.time)
         write_csv(tmp / "windows.csv", pool.table)
         write_json(tmp / "fetch_report.json", {"source": kep["source"], "stars": report})
         write_csv(tmp / "koi.csv", kepler_windows.pool_koi(pool, koi))
-    write_json(METRICS, metrics)
-    save_figure(figure, PLOT)
+    write_json(paths.metrics, metrics)
+    save_figure(figure, paths.plot)
     print(
         f"fetch_kepler: {len(pool.table)} windows ({metrics['windows']['label_1']} transit) "
-        f"from {metrics['stars']['with_windows']} stars -> {OUT_DIR}"
+        f"from {metrics['stars']['with_windows']} stars -> {paths.out}"
     )
 
 

@@ -2,20 +2,21 @@
 
 from transit_classifier import stage
 from transit_classifier.cadence import time_grid
-from transit_classifier.figures import synthetic_examples
 from transit_classifier.io import atomic_dir, save_figure, save_npz, write_csv
 from transit_classifier.params import load_params
-from transit_classifier.synthetic import synthesize_dataset
+from transit_classifier.simulate.figures import synthetic_examples
+from transit_classifier.simulate.synthetic import synthesize_dataset
 
 
 def main() -> None:
+    paths = stage.paths(__doc__, "out", "plot")
     params = load_params()
     flux, meta = synthesize_dataset(params)
     time = time_grid(params)
-    with atomic_dir("data/synthetic") as tmp:
+    with atomic_dir(paths.out) as tmp:
         save_npz(tmp / "lightcurves.npz", flux=flux, time=time)
         write_csv(tmp / "metadata.csv", meta)
-    save_figure(synthetic_examples(flux, meta, time), "plots/synthetic_examples.png")
+    save_figure(synthetic_examples(flux, meta, time), paths.plot)
     positives = meta[meta["label"] == 1]
     print(
         f"synthesize: {len(meta)} light curves ({len(positives)} with transits), "

@@ -1,4 +1,4 @@
-"""``scripts/auc_ceiling.py``: the ideal-detector ceiling matches closed forms and simulation."""
+"""``studies/auc_ceiling.py``: the ideal-detector ceiling matches closed forms and simulation."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
-from scripts_loader import load_script
 from sklearn.metrics import average_precision_score, roc_auc_score
+from support import load_script
 
-from transit_classifier.assessment import SPLIT_KEYS
 from transit_classifier.io import save_npz
+from transit_classifier.judge.assessment import SPLIT_KEYS
 from transit_classifier.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-ceiling = load_script("auc_ceiling")
+ceiling = load_script("studies", "auc_ceiling")
 
 MES = np.array([2.0, 5.0, 8.0, 15.0])
 
@@ -68,7 +68,7 @@ def test_more_trials_lower_the_ceiling() -> None:
 
 def test_recall_of_known_and_searching_detectors() -> None:
     """N = 1 is the matched filter the evaluate stage draws; searching costs recall at low MES."""
-    from transit_classifier.injection import matched_filter_recall
+    from transit_classifier.simulate.injection import matched_filter_recall
 
     known = ceiling.searching_recall(MES, 1, 0.01)
     assert known == pytest.approx(matched_filter_recall(MES, 0.01), abs=1e-9)
@@ -117,7 +117,7 @@ def test_missing_pipeline_outputs_give_one_line(tmp_path: Path) -> None:
     """Run before `dvc repro`: one line naming the stage to run, exit 1, no report."""
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "auc_ceiling.py"), "4"],
+        [sys.executable, str(ROOT / "studies" / "auc_ceiling.py"), "4"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

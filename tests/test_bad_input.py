@@ -9,6 +9,7 @@ tiny untrained model of ``test_predict``; verdicts never matter here.
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,21 +20,23 @@ import pandas as pd
 import pytest
 import yaml
 from astropy.io import fits
-from test_predict import CADENCE_D, FIXTURES, INFO, light_curve, run, save_tiny_model, write_csv
+from support import (
+    CADENCE_D,
+    FIXTURES,
+    light_curve,
+    run,
+    write_csv,
+)
 
-from transit_classifier import inputs, lightcurve, mast, stage
+from transit_classifier import stage
 from transit_classifier.errors import UserError
-from transit_classifier.model import load_classifier
+from transit_classifier.learn.model import load_classifier
 from transit_classifier.params import load_params
+from transit_classifier.sources import inputs, lightcurve, mast
 
 ROOT = Path(__file__).resolve().parents[1]
 KEPLER_90_Q4 = FIXTURES / "kplr011442793-2010009091648_llc.fits"
 KEPLER_90_Q5 = FIXTURES / "kplr011442793-2010174085026_llc.fits"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_model(tmp_path_factory.mktemp("model") / "models", INFO)
 
 
 def refused(capsys: pytest.CaptureFixture, path: Path, model_dir: Path) -> str:
@@ -284,15 +287,18 @@ def test_missing_upstream_output_names_the_stage_to_rerun(tmp_path, monkeypatch,
         "error: data/synthetic/lightcurves.npz: not found (an output of stage 'synthesize'); "
         "run `dvc repro synthesize` first\n"
     )
-    assert stage.producing_stage(tmp_path / "models" / "model.json") == "train"
+    assert stage.producing_stage(tmp_path / "checkpoint" / "model.json") == "train"
     assert stage.producing_stage("params.yaml") is None
 
 
 def test_stage_script_run_before_its_upstream_stage_gives_one_line(tmp_path) -> None:
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copyfile(ROOT / name, tmp_path / name)
+    command = shlex.split(
+        yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["prepare"]["cmd"]
+    )
     done = subprocess.run(
-        [sys.executable, str(ROOT / "src" / "prepare.py")],
+        [sys.executable, str(ROOT / command[1]), *command[2:]],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 1 and "Traceback" not in done.stderr
@@ -307,7 +313,7 @@ def test_stage_script_run_before_its_upstream_stage_gives_one_line(tmp_path) -> 
 
 
 def test_recall_figure_legend_shows_fpr_in_percent() -> None:
-    from transit_classifier import figures, recovery
+    from transit_classifier.judge import figures, recovery
 
     mes = np.linspace(3, 49, 40)
     found = {f"net_{fpr}": mes > 8 for fpr in figures.STYLES}

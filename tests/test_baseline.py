@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transit_classifier.baseline import (
+from transit_classifier.errors import UserError
+from transit_classifier.judge.baseline import (
     COLUMNS,
     FIT_COLUMNS,
     BaselineSearch,
     clean_outliers,
     tune,
 )
-from transit_classifier.errors import UserError
 
 CADENCE_MINUTES = 29.4244
 CADENCE_DAYS = CADENCE_MINUTES / 1440.0

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from transit_classifier import epochs, injection
+from transit_classifier.learn import epochs
 from transit_classifier.params import load_params
-from transit_classifier.preprocess import preprocess, settings_from_params
 from transit_classifier.seeding import make_rng
-from transit_classifier.synthetic import simulate
+from transit_classifier.signal.preprocess import preprocess, settings_from_params
+from transit_classifier.simulate import injection
+from transit_classifier.simulate.synthetic import simulate
 
 LENGTH = 1000
 

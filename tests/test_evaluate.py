@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from transit_classifier import evaluation as ev
 from transit_classifier.errors import UserError
+from transit_classifier.judge import evaluation as ev
 from transit_classifier.seeding import make_rng
 
 # Hand-made validation set: F1 is 0.667, 0.5, 0.8, 0.667 at thresholds 0.9, 0.6, 0.5, 0.3.
@@ -178,7 +178,7 @@ def test_real_by_star():
 
 
 def test_headline_metrics_pick_the_judged_numbers_from_the_full_reports():
-    from transit_classifier.assessment import headline_metrics
+    from transit_classifier.judge.assessment import headline_metrics
 
     def detection(scale: float) -> dict:
         bins = {"recall_mes_7p1_to_10": 0.4 * scale, "recall_mes_ge_10": 0.9 * scale}
@@ -222,7 +222,7 @@ def test_headline_metrics_pick_the_judged_numbers_from_the_full_reports():
 
 
 def test_combined_score_takes_the_rarer_of_the_two_validation_tail_fractions():
-    from transit_classifier.assessment import EvalSets, combined_scores
+    from transit_classifier.judge.assessment import EvalSets, combined_scores
 
     negatives = np.arange(100, dtype=float) / 100  # validation negatives score 0.00 ... 0.99
     val_y = np.zeros(100, int)

@@ -23,18 +23,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.io import fits
-from test_predict import FIXTURES, INFO, light_curve, run, save_tiny_model
+from support import FIXTURES, light_curve, run
 
 SEED = 12
 KEPLER_FITS = FIXTURES / "kplr011442793-2010174085026_llc.fits"  # Kepler-90, Q5
 FITS_BLOCK = 2880
 
 Builder = Callable[[Path, np.random.Generator], Path]
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_model(tmp_path_factory.mktemp("model") / "models", INFO)
 
 
 # ------------------------------------------------------------------------ builders

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from transit_classifier import injection
 from transit_classifier.params import load_params
-from transit_classifier.preprocess import flatten_all, settings_from_params
 from transit_classifier.seeding import make_rng
-from transit_classifier.synthetic import simulate, white_noise_only
+from transit_classifier.signal.preprocess import flatten_all, settings_from_params
+from transit_classifier.simulate import injection
+from transit_classifier.simulate.synthetic import simulate, white_noise_only
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import runpy
 import shutil
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,15 +17,19 @@ import pytest
 import requests
 import yaml
 from astropy.table import Table
+from support import load_script, stage_argv
 
-from transit_classifier import kepler, kepler_windows, lightcurve, mast, windowing
-from transit_classifier.bundle import decode_star, load_bundle, star_file, verify_bundle
-from transit_classifier.bundle_writer import write_bundle
 from transit_classifier.cadence import MINUTES_PER_DAY
 from transit_classifier.errors import UserError
 from transit_classifier.io import load_npz, save_npz
-from transit_classifier.koi import koi_label, load_koi, star_kois
-from transit_classifier.orbits import transit_offset
+from transit_classifier.learn import kepler_windows
+from transit_classifier.signal import windowing
+from transit_classifier.simulate.orbits import transit_offset
+from transit_classifier.sources import kepler, lightcurve, mast
+from transit_classifier.sources.bundle import decode_star, load_bundle, star_file, verify_bundle
+from transit_classifier.sources.koi import koi_label, load_koi, star_kois
+
+write_bundle = load_script("tools", "bundle_writer").write_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "kepler"
@@ -215,8 +220,10 @@ def test_offline_mast_gives_one_line_and_no_outputs(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(mast.time, "sleep", waits.append)
     _stage_params(tmp_path, source="mast", download_retries=3, backoff_seconds=0.5)
     monkeypatch.chdir(tmp_path)
+    _, script, *args = stage_argv("fetch_kepler")
+    monkeypatch.setattr(sys, "argv", [script, *args])
     with pytest.raises(SystemExit) as info:
-        runpy.run_path(str(ROOT / "src" / "fetch_kepler.py"), run_name="__main__")
+        runpy.run_path(script, run_name="__main__")
     assert info.value.code == 1
     err = capsys.readouterr().err
     visible = [line.split("\r")[-1] for line in err.split("\n") if line.split("\r")[-1].strip()]

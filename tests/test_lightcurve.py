@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transit_classifier import bundle, inputs, kepler, koi, lightcurve, windowing
-from transit_classifier import predict as scoring
 from transit_classifier.errors import UserError
 from transit_classifier.io import load_npz
-from transit_classifier.kepler_windows import WindowSettings, star_windows
+from transit_classifier.learn.kepler_windows import WindowSettings, star_windows
+from transit_classifier.serve import predict as scoring
+from transit_classifier.signal import windowing
+from transit_classifier.sources import bundle, inputs, kepler, koi, lightcurve
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "kepler"
@@ -124,8 +125,8 @@ def test_missing_fraction_rule_is_the_same_for_training_and_predict(bundled_star
     hole = (q1.cadenceno >= q1.cadenceno[0] + 120) & (q1.cadenceno < q1.cadenceno[0] + 181)
     star = replace(q1, time=q1.time[~hole], flux=q1.flux[~hole], quarter=q1.quarter[~hole],
                    cadenceno=q1.cadenceno[~hole])  # fmt: skip
-    obs = lightcurve.from_star(star)
-    _, windows = scoring.cut_windows(obs, RULES)
+    obs = kepler.from_star(star)
+    _, windows = scoring.inference_windows(obs, RULES)
     sparse = windowing.too_sparse(windows, RULES.max_missing_fraction)
     assert sparse.any() and (windows.missing_fraction[~sparse] <= 0.3).all()
     assert (windows.missing_fraction[sparse] > 0.3).all()
@@ -139,7 +140,7 @@ def test_missing_fraction_rule_is_the_same_for_training_and_predict(bundled_star
 def test_training_and_predict_cut_identical_windows_from_the_same_star(bundled_star) -> None:
     """FITS read for predict and the bundle's copy for training: same arrays, same placement."""
     curve = inputs.read_fits_lightcurve(QUIET_FITS[1])
-    _, windows = scoring.cut_windows(curve, RULES)
+    _, windows = scoring.inference_windows(curve, RULES)
     usable = ~windowing.too_sparse(windows, RULES.max_missing_fraction)
     star = bundled_star.select_quarters([1])
     trained = star_windows(star, NO_KOI, "NOT_KOI", HALF_OVERLAP)
@@ -157,7 +158,7 @@ def test_lightkurve_collection_gives_one_segment_per_quarter() -> None:
     parts = [lk.read(str(path), quality_bitmask="default") for path in QUIET_FITS]
     collection = lightcurve.from_lightkurve(lk.LightCurveCollection(parts))
     assert collection.name == "KIC 5899262" and np.unique(collection.segment).tolist() == [0, 1]
-    star = lightcurve.from_star(kepler.read_fits(QUIET_FITS))
+    star = kepler.from_star(kepler.read_fits(QUIET_FITS))
     segments = windowing.to_segments(collection, CADENCE_D)
     for ours, theirs in zip(segments, windowing.to_segments(star, CADENCE_D), strict=True):
         assert ours.first_cadence == theirs.first_cadence

@@ -3,11 +3,11 @@
 import copy
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from support import stage_argv
 
 from transit_classifier.errors import UserError
 from transit_classifier.params import (
@@ -117,7 +117,7 @@ def test_stage_exits_nonzero_with_one_line(tmp_path):
     params["dataset"]["transit_ratio"] = 0.9
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     result = subprocess.run(
-        [sys.executable, str(ROOT / "src" / "prepare.py")],
+        stage_argv("prepare"),
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -1,7 +1,7 @@
 """Plots that render offline: the inlined-Vega HTML template, checked in headless Chromium.
 
 DVC's default plots page loads Vega from a CDN and is blank without network. The
-template built by ``scripts/build_plots_template.py`` inlines the scripts; these
+template built by ``tools/build_plots_template.py`` inlines the scripts; these
 tests check it holds exactly what dvc-render would load, that ``.dvc/config``
 uses it, and that ``dvc plots show`` / ``dvc plots diff`` pages draw their charts
 in Chromium with every host unreachable, while the CDN page stays blank there.
@@ -26,14 +26,14 @@ import yaml
 from configobj import ConfigObj
 from dvc_render.html import PAGE_HTML
 from dvc_render.vega import VegaRenderer
-from scripts_loader import load_script
+from support import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg"}
 
 
-build = load_script("build_plots_template")
-shots = load_script("plots_screenshot")
+build = load_script("tools", "build_plots_template")
+shots = load_script("tools", "plots_screenshot")
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_template_inlines_exactly_what_dvc_render_loads() -> None:
     provenance = build.PROVENANCE_RE.findall(template)
     assert [(name, version) for name, version, *_ in provenance] == build.cdn_packages(
         VegaRenderer.SCRIPTS
-    ), "dvc-render changed its Vega versions: rerun scripts/build_plots_template.py"
+    ), "dvc-render changed its Vega versions: rerun tools/build_plots_template.py"
     scripts = re.findall(r"<script>(.*?)</script>", template, flags=re.DOTALL)
     assert len(scripts) == len(provenance)
     for text, (*_, digest, _tarball) in zip(scripts, provenance, strict=True):

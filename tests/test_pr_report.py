@@ -1,6 +1,6 @@
 """The PR report script, run for real in a temporary two-commit DVC repository.
 
-GitHub is not reachable here, so ``scripts/pr_report.py`` (all the logic the
+GitHub is not reachable here, so ``tools/pr_report.py`` (all the logic the
 workflow calls) runs on a tiny project: one stage that turns a param into a
 headline metrics file, a detail metrics file and a plot CSV, all changed between
 the base commit and the PR commit. A fake ``cml`` on PATH records whether a
@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-SCRIPT = ROOT / "scripts" / "pr_report.py"
+SCRIPT = ROOT / "tools" / "pr_report.py"
 
 MAKE = """\
 import json, pathlib, yaml

@@ -16,94 +16,27 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from support import (
+    CADENCE_D,
+    FIXTURES,
+    INFO,
+    LENGTH,
+    PREPROCESS,
+    STRIDE,
+    WINDOW,
+    light_curve,
+    run,
+    run_json,
+    save_tiny_model,
+    write_csv,
+)
 
-from transit_classifier import cli, inputs, lightcurve, windowing
-from transit_classifier import predict as scoring
-from transit_classifier.lightcurve import import_lightkurve
-
-CADENCE_MIN = 29.4244
-CADENCE_D = CADENCE_MIN / 1440
-LENGTH = 200  # cadences per window of the tiny test model (~4.1 days)
-STRIDE = LENGTH // 2
-FIXTURES = Path(__file__).parent / "fixtures" / "kepler"
-PREPROCESS = {
-    "detrend_method": "median",
-    "detrend_windows_days": [0.75, 2.5],
-    "clip_high_sigma": 5.0,
-    "compress_low_sigma": 20.0,
-    "cadence_minutes": CADENCE_MIN,
-}
-WINDOW = {"length": LENGTH, "cadence_minutes": CADENCE_MIN, "max_missing_fraction": 0.3}
-INFO = {
-    "input_length": LENGTH,
-    "cadence_minutes": CADENCE_MIN,
-    "preprocess": PREPROCESS,
-    "window": WINDOW,
-}
-
-
-def save_tiny_model(path: Path, info: dict) -> Path:
-    """A tiny untrained three-channel classifier saved the way the train stage saves models."""
-    import keras
-
-    from transit_classifier.model import save_classifier
-
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((LENGTH, 3)),
-            keras.layers.Conv1D(4, 5),
-            keras.layers.GlobalMaxPooling1D(),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
-    save_classifier(model, path, info)
-    weights = json.loads((path / "model.json").read_text())["weights_sha256"]
-    thresholds = {
-        "weights_sha256": weights,
-        "default": "fpr_1pct",
-        "operating_points": {"fpr_1pct": 0.5, "max_f1": 0.7},
-    }
-    (path / "thresholds.json").write_text(json.dumps(thresholds))
-    return path
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_model(tmp_path_factory.mktemp("model") / "models", INFO)
-
-
-def light_curve(
-    days: float, cadence_min: float = CADENCE_MIN, transit_at: float | None = None, seed: int = 0
-) -> pd.DataFrame:
-    """Flat star with 100 ppm white noise in e-/s; optionally one 1%-deep, 6-hour box transit."""
-    rng = np.random.default_rng(seed)
-    time = 130.0 + np.arange(0, days, cadence_min / 1440)
-    flux = 1 + 1e-4 * rng.standard_normal(time.size)
-    if transit_at is not None:
-        flux[np.abs(time - 130.0 - transit_at) < 0.125] -= 0.01
-    return pd.DataFrame({"Time": time, "FLUX": 5000 * flux, "flux_err": 0.5})
-
-
-def write_csv(tmp_path: Path, frame: pd.DataFrame, name: str = "star.csv") -> Path:
-    path = tmp_path / name
-    frame.to_csv(path, index=False)
-    return path
-
-
-def run(capsys: pytest.CaptureFixture, *argv: str | Path) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, path: Path, model_dir: Path, *extra: str) -> dict:
-    code, out, err = run(capsys, "predict", path, "--json", "--model-dir", model_dir, *extra)
-    assert code == 0, err
-    return json.loads(out)
-
+from transit_classifier.serve import cli
+from transit_classifier.serve import predict as scoring
+from transit_classifier.signal import windowing
+from transit_classifier.sources import inputs, lightcurve
+from transit_classifier.sources.lightcurve import import_lightkurve
 
 # ------------------------------------------------------------------------ helpers
 
@@ -234,9 +167,9 @@ def deepest_point_score(model, X: np.ndarray, batch_size: int = 256) -> np.ndarr
 
 
 def test_window_holding_the_transit_is_flagged(tmp_path, capsys, model_dir, monkeypatch) -> None:
-    import transit_classifier.model
+    import transit_classifier.learn.model
 
-    monkeypatch.setattr(transit_classifier.model, "predict_proba", deepest_point_score)
+    monkeypatch.setattr(transit_classifier.learn.model, "predict_proba", deepest_point_score)
     with_transit = write_csv(tmp_path, light_curve(12.0, transit_at=5.1), "transit.csv")
     without = write_csv(tmp_path, light_curve(12.0, seed=3), "quiet.csv")
     data = run_json(capsys, with_transit, model_dir)
@@ -272,11 +205,16 @@ def test_real_kepler_fits(capsys, model_dir) -> None:
     assert result["windows"][-1]["end"] == pytest.approx(segment.time[-1], abs=1e-5)
 
 
-def test_real_transit_of_kepler_90_h_is_flagged(tmp_path, capsys, monkeypatch) -> None:
-    """Kepler-90 h's transit lasts 14.5 h: the 2.5-day flux channel keeps it (0.75 d would not)."""
-    import transit_classifier.model
+def test_windowing_keeps_kepler_90_h_whole_for_a_stand_in_scorer(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    """Kepler-90 h's transit lasts 14.5 h: the 2.5-day flux channel keeps it (0.75 d would not).
 
-    monkeypatch.setattr(transit_classifier.model, "predict_proba", deepest_point_score)
+    The network is swapped for a deepest-point scorer, so this tests the windowing and
+    preprocessing path; :func:`test_released_model_flags_kepler_90_h` tests the model."""
+    import transit_classifier.learn.model
+
+    monkeypatch.setattr(transit_classifier.learn.model, "predict_proba", deepest_point_score)
     model_dir = save_tiny_model(tmp_path / "models", INFO)
     windows = run_json(capsys, KEPLER_90_Q5, model_dir)["inputs"][0]["windows"]
     mid, half = KEPLER_90_H
@@ -286,6 +224,17 @@ def test_real_transit_of_kepler_90_h_is_flagged(tmp_path, capsys, monkeypatch) -
     apart = (end < mid - half) | (start > mid + half)
     assert holds.any() and flagged[holds].all()
     assert not flagged[apart].any()  # Kepler-90 d/e/f (~500 ppm) stay below the threshold
+
+
+def test_released_model_flags_kepler_90_h(capsys) -> None:
+    """The committed network itself, at its default operating point, flags the windows holding
+    Kepler-90 h's Q5 transit and reports it from the released model's own threshold."""
+    record = json.loads(run(capsys, "predict", KEPLER_90_Q5, "--json")[1])
+    windows = record["inputs"][0]["windows"]
+    mid, half = KEPLER_90_H
+    holds = [(w["start"] < mid - half) & (w["end"] > mid + half) for w in windows]
+    flagged = [w["verdict"] == "transit" for w, h in zip(windows, holds, strict=True) if h]
+    assert flagged and all(flagged)
 
 
 def test_kic_download_stitches_quarters(tmp_path, monkeypatch) -> None:
@@ -476,7 +425,7 @@ def test_model_whose_settings_cannot_be_honoured_is_refused(
 
 def test_preprocess_settings_are_passed_through(monkeypatch) -> None:
     """predict hands the model's preprocess dict to preprocessing as stored, whatever its keys."""
-    import transit_classifier.model
+    import transit_classifier.learn.model
 
     seen = []
 
@@ -485,7 +434,9 @@ def test_preprocess_settings_are_passed_through(monkeypatch) -> None:
         return np.zeros((2, len(flux), LENGTH, 3), np.float32)
 
     monkeypatch.setattr(scoring, "preprocess_inverted", fake_preprocess)
-    monkeypatch.setattr(transit_classifier.model, "predict_proba", lambda m, X: np.zeros(len(X)))
+    monkeypatch.setattr(
+        transit_classifier.learn.model, "predict_proba", lambda m, X: np.zeros(len(X))
+    )
     settings = {**PREPROCESS, "a_future_key": 1}
     setup = scoring.model_setup({**INFO, "preprocess": settings}, 0.5)
     frame = light_curve(5.0)
@@ -536,7 +487,7 @@ def test_python_api_scores_lightkurve_objects_paths_and_arrays(tmp_path, capsys,
     np.testing.assert_allclose(from_object["probability"], from_path["probability"])
     from_cli = [np.nan if w["probability"] is None else w["probability"] for w in cli]
     np.testing.assert_allclose(from_path["probability"], from_cli, atol=1e-6)
-    assert list(from_path.columns) == list(tc.api.COLUMNS)
+    assert list(from_path.columns) == list(tc.serve.api.COLUMNS)
     frame = light_curve(12.0)
     arrays = model.score(frame["Time"].to_numpy(), frame["FLUX"].to_numpy(), name="mine")
     assert (arrays["input"] == "mine").all() and arrays["probability"].notna().all()
@@ -575,7 +526,7 @@ def test_near_zero_flux_is_refused_not_scored(tmp_path, capsys, model_dir, offse
 
 
 def test_quarters_at_different_levels_are_not_mistaken_for_near_zero_flux(tmp_path) -> None:
-    from transit_classifier import lightcurve
+    from transit_classifier.sources import lightcurve
 
     time = np.arange(0, 40, CADENCE_D)
     level = np.where(time < 20, 1000.0, 2500.0)

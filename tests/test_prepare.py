@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from transit_classifier import augmentation, dataset
 from transit_classifier.errors import UserError
+from transit_classifier.learn import augmentation, dataset
 from transit_classifier.params import validate
-from transit_classifier.preprocess import fill_gaps, preprocess, settings_from_params
-from transit_classifier.synthetic import simulate
+from transit_classifier.signal.preprocess import fill_gaps, preprocess, settings_from_params
+from transit_classifier.simulate.synthetic import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 LENGTH = 128

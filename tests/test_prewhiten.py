@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from transit_classifier.params import load_params
-from transit_classifier.preprocess import (
+from transit_classifier.signal.preprocess import (
     flatten_all,
     from_flats,
     preprocess,
     preprocess_inverted,
     settings_from_params,
 )
-from transit_classifier.prewhiten import pulsation_model
+from transit_classifier.signal.prewhiten import pulsation_model
 
 CADENCE_DAYS = 29.4244 / 1440
 TIME = np.arange(1000) * CADENCE_DAYS

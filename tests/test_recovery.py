@@ -10,10 +10,11 @@ import pytest
 from matplotlib.figure import Figure
 from scipy.special import expit
 
-from transit_classifier import assessment, figures, injection, recovery
-from transit_classifier import evaluation as ev
 from transit_classifier.io import save_figure, write_json
-from transit_classifier.params import load_params
+from transit_classifier.judge import assessment, figures, recovery
+from transit_classifier.judge import evaluation as ev
+from transit_classifier.params import fpr_label, load_params
+from transit_classifier.simulate import injection
 
 
 def test_threshold_at_fpr_flags_at_most_the_budget() -> None:
@@ -25,7 +26,7 @@ def test_threshold_at_fpr_flags_at_most_the_budget() -> None:
     assert (
         strict["allowed_false_positives"] == 0 and np.sum(negatives[:300] >= strict["value"]) == 0
     )
-    assert recovery.fpr_label(0.01) == "fpr_1pct" and recovery.fpr_label(0.001) == "fpr_0p1pct"
+    assert fpr_label(0.01) == "fpr_1pct" and fpr_label(0.001) == "fpr_0p1pct"
 
 
 def test_recall_table_bins_intervals_and_ceiling() -> None:

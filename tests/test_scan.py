@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 import transit_classifier
-from transit_classifier import scan
-from transit_classifier.scan_inputs import iter_inputs, join_id_tokens, normalise_id
-from transit_classifier.scan_store import FAILURE_COLUMNS, WINDOW_COLUMNS, ScanStore
+from transit_classifier.serve import scan
+from transit_classifier.serve.scan_inputs import iter_inputs, join_id_tokens, normalise_id
+from transit_classifier.serve.scan_store import FAILURE_COLUMNS, WINDOW_COLUMNS, ScanStore
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kepler"
 GOOD = sorted(FIXTURES.glob("*.fits"))
@@ -127,7 +127,7 @@ def dask_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_tess_sectors_are_scanned_and_vetted(dask_address: str, tmp_path: Path) -> None:
-    from test_tess import write_tess_fits  # SPOC-format files built with astropy (offline)
+    from support import write_tess_fits  # SPOC-format files built with astropy (offline)
 
     sectors = tmp_path / "tess"
     sectors.mkdir()

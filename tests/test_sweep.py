@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
-from test_pipeline import BIN, _copy_repo
+from support import BIN, load_script
+
+tiny = load_script("tools", "tiny_repo")
 
 GAMMAS = {"gamma-1": 1.0, "gamma-3": 3.0}
 
@@ -94,7 +96,7 @@ def _commit_upstream_stages(workdir: Path) -> None:
 
 @pytest.mark.slow
 def test_queued_two_point_sweep(tmp_path: Path) -> None:
-    _copy_repo(tmp_path)
+    tiny.copy_repo(tmp_path)
     _commit_upstream_stages(tmp_path)
     for name, gamma in GAMMAS.items():
         _dvc(tmp_path, "exp", "run", "--queue", "-n", name, "-S", f"train.focal_gamma={gamma}")
@@ -108,7 +110,7 @@ def test_queued_two_point_sweep(tmp_path: Path) -> None:
     for name, data in experiments.items():
         assert data["params"]["params.yaml"]["data"]["train"]["focal_gamma"] == GAMMAS[name]
         assert data["metrics"]["metrics/evaluate.json"]["data"]["network"], name
-        weights[name] = data["outs"]["models"]["hash"]
+        weights[name] = data["outs"]["checkpoint"]["hash"]
     # The param reached the training: the weights differ. (The tiny run's rounded metrics
     # can coincide, so they prove nothing.)
     assert weights["gamma-1"] != weights["gamma-3"]

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import copy
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from support import stage_argv
 
-from transit_classifier import noise, orbits, synthetic, transits
 from transit_classifier.cadence import MINUTES_PER_DAY, time_grid
 from transit_classifier.errors import UserError
-from transit_classifier.figures import synthetic_examples
 from transit_classifier.io import save_figure, save_npz, write_csv
 from transit_classifier.params import load_params
+from transit_classifier.simulate import noise, orbits, synthetic, transits
+from transit_classifier.simulate.figures import synthetic_examples
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = load_params(ROOT / "params.yaml")
@@ -249,7 +249,7 @@ def test_inconsistent_synthetic_params_are_one_line(params, changes, message):
 
 def _run_stage(cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(ROOT / "src" / "synthesize.py")],
+        stage_argv("synthesize"),
         cwd=cwd,
         capture_output=True,
         text=True,

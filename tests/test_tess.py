@@ -14,87 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from support import GAP_DAYS, tess_time, write_tess_fits
 
 import transit_classifier as tc
-from transit_classifier import cli, inputs, lightcurve
-from transit_classifier import predict as scoring
 from transit_classifier.errors import UserError
-
-SECTOR_DAYS, GAP_START, GAP_DAYS = 27.4, 13.2, 1.0  # one orbit each side of the downlink gap
-BTJD_START = 1683.35  # sector 14's start, BTJD = BJD - 2457000
-ATTITUDE_TWEAK = 1  # a QUALITY bit in lightkurve's default mask
-
-
-def tess_time(sector: int, cadence_s: float) -> np.ndarray:
-    """Cadence mid-times (BTJD) of one ~27-day sector with its ~1-day mid-sector gap."""
-    start = BTJD_START + (sector - 14) * SECTOR_DAYS
-    t = np.arange(0.0, SECTOR_DAYS, cadence_s / 86400.0)
-    return start + t[(t < GAP_START) | (t >= GAP_START + GAP_DAYS)]
-
-
-def box_transits(
-    time: np.ndarray, depth: float, period: float = 3.1, t0: float = 1.3, duration: float = 0.15
-) -> np.ndarray:
-    """Relative flux of a box transit train (1 outside transits)."""
-    phase = (time - time[0] - t0 + period / 2) % period - period / 2
-    return 1.0 - depth * (np.abs(phase) < duration / 2)
-
-
-def write_tess_fits(
-    path: Path, *, sector: int = 14, cadence_s: float = 120.0, depth: float = 0.0, seed: int = 0
-) -> Path:
-    """Write a SPOC-format TESS light curve: white noise, mild variability, optional transits.
-
-    Noise is 1000 ppm per 2-min point (scaled to the cadence), i.e. ~200 ppm per
-    29.4-min bin; a few cadences carry an attitude-tweak flag and an absurd flux
-    value, so the quality mask must remove them.
-    """
-    rng = np.random.default_rng(seed)
-    time = tess_time(sector, cadence_s)
-    sigma = 1e-3 * np.sqrt(120.0 / cadence_s)
-    level = 5000.0 * (1 + 2e-4 * np.sin(2 * np.pi * (time - time[0]) / 5.3))
-    flux = level * box_transits(time, depth) * (1 + sigma * rng.standard_normal(time.size))
-    quality = np.zeros(time.size, np.int32)
-    bad = rng.choice(time.size, 20, replace=False)
-    quality[bad], flux[bad] = ATTITUDE_TWEAK, 1e6  # must be dropped by the mask
-    err = np.full(time.size, sigma * 5000.0)
-    first = int(round((time[0] - BTJD_START) * 86400 / cadence_s))
-    columns = [
-        fits.Column("TIME", "D", "BJD - 2457000, days", array=time),
-        fits.Column("CADENCENO", "J", array=first + np.arange(time.size)),
-        fits.Column("SAP_FLUX", "E", "e-/s", array=flux),
-        fits.Column("SAP_FLUX_ERR", "E", "e-/s", array=err),
-        fits.Column("PDCSAP_FLUX", "E", "e-/s", array=flux),
-        fits.Column("PDCSAP_FLUX_ERR", "E", "e-/s", array=err),
-        fits.Column("QUALITY", "J", array=quality),
-    ]
-    table = fits.BinTableHDU.from_columns(columns, name="LIGHTCURVE")
-    table.header.update(
-        TIMEREF="SOLARSYSTEM",
-        TIMESYS="TDB",
-        BJDREFI=2457000,
-        BJDREFF=0.0,
-        TIMEUNIT="d",
-        TIMEDEL=cadence_s / 86400.0,
-        EXPOSURE=cadence_s / 86400.0,
-    )
-    primary = fits.PrimaryHDU()
-    primary.header.update(
-        TELESCOP="TESS",
-        INSTRUME="TESS Photometer",
-        ORIGIN="NASA/Ames",
-        CREATOR="LightCurveExporterPipelineModule",
-        OBJECT="TIC 123456789",
-        TICID=123456789,
-        SECTOR=sector,
-        CAMERA=1,
-        CCD=1,
-        RA_OBJ=280.0,
-        DEC_OBJ=60.0,
-        TESSMAG=10.0,
-    )
-    fits.HDUList([primary, table]).writeto(path, overwrite=True)
-    return path
+from transit_classifier.serve import cli
+from transit_classifier.serve import predict as scoring
+from transit_classifier.sources import inputs, lightcurve
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +52,7 @@ def test_two_minute_data_are_binned_to_the_model_cadence(
 ) -> None:
     rules = model.setup.rules
     curve = inputs.load_input(str(files["flat"]))
-    segments, windows = scoring.cut_windows(curve, rules)
+    segments, windows = scoring.inference_windows(curve, rules)
     (segment,) = segments
     assert np.allclose(np.diff(segment.time), rules.cadence_days)
     span = curve.time[-1] - curve.time[0]
@@ -158,7 +84,7 @@ def test_lightkurve_object_scores_like_the_file(
 
 def test_sectors_become_segments(files: dict[str, Path], model: tc.TransitClassifier) -> None:
     curve = inputs.stitch([inputs.load_input(str(files[k])) for k in ("planet", "s15")])
-    segments, windows = scoring.cut_windows(curve, model.setup.rules)
+    segments, windows = scoring.inference_windows(curve, model.setup.rules)
     assert len(segments) == 2 and np.unique(windows.segment).size == 2  # none crosses sectors
     lk = lightcurve.import_lightkurve()
     with warnings.catch_warnings(action="ignore"):

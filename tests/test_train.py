@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from support import stage_argv
 
-from transit_classifier import model as classifier
-from transit_classifier import training
 from transit_classifier.errors import UserError
 from transit_classifier.io import save_npz, sha256_file
+from transit_classifier.learn import model as classifier
+from transit_classifier.learn import training
 from transit_classifier.params import load_params
 
 # TensorFlow is imported lazily by the package, so this still silences its C++ logs.
@@ -298,7 +299,7 @@ def test_stage_writes_model_metrics_and_live_logs(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_stage_params()))
     write_stage_inputs(tmp_path)
     result = subprocess.run(
-        [sys.executable, str(REPO / "src" / "train.py")],
+        stage_argv("train"),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -316,7 +317,7 @@ def test_stage_writes_model_metrics_and_live_logs(tmp_path):
     live = tmp_path / "metrics/train_live/plots/metrics"
     assert (live / "eval/pr_auc.tsv").read_text().splitlines()[0] == "step\tpr_auc"
     assert len((live / "train/loss.tsv").read_text().splitlines()) == 3
-    info = json.loads((tmp_path / "models/model.json").read_text())
+    info = json.loads((tmp_path / "checkpoint/model.json").read_text())
     assert info["input_length"] == LENGTH and info["preprocess"]["detrend_method"] == "median"
     assert not (tmp_path / "dvc.yaml").exists()
 

@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 
 import transit_classifier as tc
-from transit_classifier import cli, inputs, vetting
-from transit_classifier import predict as scoring
 from transit_classifier.errors import UserError
-from transit_classifier.orbits import in_transit, transit_offset
-from transit_classifier.vetting_figures import prediction_figure
+from transit_classifier.serve import cli, vetting
+from transit_classifier.serve import predict as scoring
+from transit_classifier.serve.figures import prediction_figure
+from transit_classifier.simulate.orbits import in_transit, transit_offset
+from transit_classifier.sources import inputs
 
 CADENCE_D = 29.4244 / 1440
 SETTINGS = {"cadence_minutes": 29.4244, "detrend_windows_days": [0.75, 2.5]}

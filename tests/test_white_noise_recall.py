@@ -1,4 +1,4 @@
-"""``scripts/white_noise_recall.py``: injections into white noise, scored by the committed model."""
+"""``studies/white_noise_recall.py``: injections into white noise, scored by the committed model."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scripts_loader import load_script
+from support import load_script
 
-from transit_classifier.model import load_classifier
+from transit_classifier.learn.model import load_classifier
 from transit_classifier.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-script = load_script("white_noise_recall")
+script = load_script("studies", "white_noise_recall")
 
 
 def test_injections_reach_their_target_mes() -> None:

@@ -1,7 +1,7 @@
 """The GitHub Actions workflows and the CI entry point, checked statically (GitHub is not
 reachable here).
 
-``pr-report.yml`` is a thin caller of ``scripts/pr_report.py`` (whose behaviour
+``pr-report.yml`` is a thin caller of ``tools/pr_report.py`` (whose behaviour
 ``tests/test_pr_report.py`` runs for real): these checks cover what only the YAML
 decides, namely the trigger, the token's permissions, a history deep enough to diff
 with the base branch, GitHub's values reaching the script, and the artifact upload.
@@ -57,7 +57,7 @@ def pr_steps(pr_workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def report_step(pr_steps: list[dict[str, Any]]) -> dict[str, Any]:
-    return pr_steps[step_index(pr_steps, "scripts/pr_report.py")]
+    return pr_steps[step_index(pr_steps, "tools/pr_report.py")]
 
 
 @pytest.mark.parametrize("name", ["pr-report.yml", "test.yml"])
@@ -87,7 +87,7 @@ def test_steps_run_in_order(pr_steps) -> None:
         "make setup",
         'echo "$PWD/.venv/bin" >> "$GITHUB_PATH"',
         "iterative/setup-cml@v2",
-        "scripts/pr_report.py",
+        "tools/pr_report.py",
         "actions/upload-artifact@",
     ]
     indices = [step_index(pr_steps, needle) for needle in order]
@@ -112,12 +112,12 @@ def test_github_values_reach_the_script(report_step) -> None:
 
 def _script_args(step: dict[str, Any]) -> Any:
     """The step's command line parsed by the script's own parser (it must accept it)."""
-    spec = importlib.util.spec_from_file_location("pr_report", ROOT / "scripts" / "pr_report.py")
+    spec = importlib.util.spec_from_file_location("pr_report", ROOT / "tools" / "pr_report.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     words = shlex.split(step["run"], posix=False)
-    assert words[:2] == [".venv/bin/python", "scripts/pr_report.py"]
+    assert words[:2] == [".venv/bin/python", "tools/pr_report.py"]
     return module.parse_args([word.strip('"') for word in words[2:]])
 
 

@@ -5,8 +5,8 @@
 ['TransitClassifier', 'UserError', 'load_model']
 """
 
-from .api import TransitClassifier, load_model
-from .errors import UserError
+from transit_classifier.errors import UserError
+from transit_classifier.serve.api import TransitClassifier, load_model
 
 __all__ = ["TransitClassifier", "UserError", "load_model"]
 __version__ = "0.1.0"

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from .cadence import MINUTES_PER_DAY
-from .errors import UserError
+from transit_classifier.cadence import MINUTES_PER_DAY
+from transit_classifier.errors import UserError
 
 INF = math.inf
 
@@ -230,9 +230,11 @@ SCHEMA: dict[str, Any] = {
     "train.monitor": Choice(("val_pr_auc", "val_roc_auc", "val_loss")),
     "train.threads": _int(1, 256),
     "train.distribute": Choice(("default", "mirrored")),
+    "train.validation_injections": _int(0, 1_000_000),
     # evaluate
     "evaluate.threshold": Choice(("max_f1", "target_fpr")),
     "evaluate.target_fpr": Number(0, 1, low_open=True),
+    "evaluate.release_point": Text(),
     "evaluate.bootstrap_resamples": _int(100, 1_000_000),
     "evaluate.strict_fpr": Number(0, 1, low_open=True),
     "evaluate.injection_per_bin": _int(1, 100_000),
@@ -305,7 +307,29 @@ def validate(params: dict[str, Any]) -> dict[str, Any]:
             f"params.yaml: prepare.split = {split!r} is invalid; expected 3 fractions "
             "(train, validation, test) that sum to 1"
         )
+    _check_release_point(params["evaluate"])
     return params
+
+
+def fpr_label(fpr: float) -> str:
+    """``0.01 -> "fpr_1pct"``, ``0.001 -> "fpr_0p1pct"``: a metric-name-safe label.
+
+    >>> fpr_label(0.001)
+    'fpr_0p1pct'
+    """
+    return "fpr_" + f"{fpr * 100:g}".replace(".", "p") + "pct"
+
+
+def _check_release_point(evaluate: dict[str, Any]) -> None:
+    """``evaluate.release_point`` must name a threshold the evaluate stage makes."""
+    points = {fpr_label(evaluate["target_fpr"]), fpr_label(evaluate["strict_fpr"])}
+    if evaluate["threshold"] == "max_f1":
+        points.add("max_f1")
+    if evaluate["release_point"] not in points:
+        raise UserError(
+            f"params.yaml: evaluate.release_point = {evaluate['release_point']!r} is not an "
+            f"operating point the evaluate stage makes; use one of {sorted(points)}"
+        )
 
 
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:

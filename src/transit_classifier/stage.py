@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import os
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import UserError
+from transit_classifier.errors import UserError
 
 DVC_FILE = "dvc.yaml"  # stages run from the repository root, as `dvc repro` runs them
 
@@ -85,6 +86,26 @@ def missing_input(exc: FileNotFoundError) -> str:
             "first"
         )
     return f"{exc.filename}: not found; check the path, or run `dvc repro` to rebuild the outputs"
+
+
+def paths(description: str, *names: str) -> argparse.Namespace:
+    """The stage's input and output paths, each a required ``--name`` option.
+
+    ``dvc.yaml`` sets every path once, on the stage's command line, as DVC's
+    example-get-started does; the scripts hold none. Dashes in an option become
+    underscores in the namespace (``--metrics-dir`` -> ``metrics_dir``).
+
+    Examples
+    --------
+    >>> import sys
+    >>> sys.argv = ["train.py", "--prepared", "data/prepared", "--out", "checkpoint"]
+    >>> paths("train", "prepared", "out").out
+    PosixPath('checkpoint')
+    """
+    parser = argparse.ArgumentParser(description=description)
+    for name in names:
+        parser.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True)
+    return parser.parse_args()
 
 
 def run(main: Callable[[], None]) -> None:

@@ -1,0 +1,393 @@
+"""Honest evaluation: thresholds from validation, test metrics with bootstrap intervals, figures.
+
+The rules that keep the numbers honest live here as function signatures:
+:func:`choose_threshold` sees only validation scores and labels, and every test
+metric is computed once at that fixed threshold. The same functions score the
+network and the Box Least Squares baseline, so the two are compared on the same
+light curves by the same procedure (and, through the same seeded resamples, the
+same bootstrap draws).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    average_precision_score,
+    classification_report,
+    confusion_matrix,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
+
+from transit_classifier.errors import UserError
+from transit_classifier.seeding import make_rng
+
+CLASS_NAMES = ("no_transit", "transit")
+MAX_CURVE_POINTS = 500  # plot files stay small and diff-able
+CONFIDENCE = 0.95
+WILSON_Z = 1.959964
+
+
+# ---------------------------------------------------------------------- thresholds
+
+
+def choose_threshold(
+    val_scores: np.ndarray, val_labels: np.ndarray, rule: str, target_fpr: float
+) -> dict[str, Any]:
+    """Pick the decision threshold on the validation split only.
+
+    A light curve is called a transit when ``score >= threshold``.
+
+    Parameters
+    ----------
+    val_scores, val_labels
+        Validation scores (any monotone detection statistic) and 0/1 labels.
+        The test split never enters, so the threshold cannot be tuned on it.
+    rule
+        ``max_f1``: the threshold maximising the transit F1 on validation.
+        ``target_fpr``: the lowest threshold that flags at most ``target_fpr``
+        of the validation negatives (the most recall for that false-alarm budget).
+    target_fpr
+        False-positive budget for ``target_fpr``.
+
+    Returns
+    -------
+    dict
+        ``value`` plus how it was chosen and what it achieves on validation.
+
+    Raises
+    ------
+    UserError
+        If the validation split holds a single class.
+    """
+    scores = np.asarray(val_scores, dtype=np.float64)
+    labels = binary(val_labels)
+    if labels.all() or not labels.any():
+        raise UserError(
+            "validation split holds a single class, so no decision threshold can be chosen; "
+            "re-run prepare with more light curves or a larger dataset.transit_ratio"
+        )
+    if rule == "max_f1":
+        value = _max_f1_threshold(scores, labels)
+    elif rule == "target_fpr":
+        value = _target_fpr_threshold(scores[~labels], target_fpr)
+    else:
+        raise UserError(f"evaluate.threshold = {rule!r} is invalid; use max_f1 or target_fpr")
+    chosen = {"value": value, "rule": rule, "chosen_on": "validation"}
+    if rule == "target_fpr":
+        chosen["target_fpr"] = float(target_fpr)
+    return {**chosen, "validation": operating_point(labels, scores >= value)}
+
+
+def _max_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    precision, recall, thresholds = precision_recall_curve(labels, scores)
+    precision, recall = precision[:-1], recall[:-1]
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0)
+    return float(thresholds[int(np.argmax(f1))])
+
+
+def _target_fpr_threshold(negative_scores: np.ndarray, target_fpr: float) -> float:
+    # Allowed false positives; the threshold sits just above the first negative
+    # that would exceed the budget, so every lower threshold breaks it.
+    allowed = int(np.floor(target_fpr * negative_scores.size + 1e-9))
+    ranked = np.sort(negative_scores)[::-1]
+    if allowed >= ranked.size:
+        return float(ranked[-1])
+    return float(np.nextafter(ranked[allowed], np.inf))
+
+
+def operating_point(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    tp = int(np.sum(labels & predicted))
+    fp = int(np.sum(~labels & predicted))
+    fn = int(np.sum(labels & ~predicted))
+    n_neg = int(np.sum(~labels))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "fpr": fp / n_neg if n_neg else 0.0}
+
+
+def binary(labels: np.ndarray) -> np.ndarray:
+    return np.asarray(labels).astype(np.int64) == 1
+
+
+# ------------------------------------------------------------------------- metrics
+
+
+def confusion_counts(labels: np.ndarray, predicted: np.ndarray) -> dict[str, int]:
+    """``tn, fp, fn, tp`` with both classes always present (a missing class counts 0)."""
+    matrix = confusion_matrix(binary(labels), np.asarray(predicted, dtype=bool), labels=[0, 1])
+    tn, fp, fn, tp = (int(v) for v in matrix.ravel())
+    return {"tn": tn, "fp": fp, "fn": fn, "tp": tp}
+
+
+def classification_summary(
+    labels: np.ndarray, scores: np.ndarray, threshold: float
+) -> dict[str, Any]:
+    """Metrics of one labelled set at a fixed threshold.
+
+    ROC-AUC and PR-AUC need both classes; for a single-class set (e.g. real
+    windows that hold no transit) they are ``None`` and ``auc_note`` says why.
+    The per-class table is scikit-learn's ``classification_report``.
+    """
+    y = binary(labels)
+    scores = np.asarray(scores, dtype=np.float64)
+    predicted = scores >= threshold
+    summary: dict[str, Any] = {"n": int(y.size), "n_positive": int(y.sum())}
+    if y.any() and not y.all():
+        summary["roc_auc"] = float(roc_auc_score(y, scores))
+        summary["pr_auc"] = float(average_precision_score(y, scores))
+    else:
+        present = CLASS_NAMES[int(y.any())]
+        summary["roc_auc"] = summary["pr_auc"] = None
+        summary["auc_note"] = (
+            f"only {present} light curves (n={y.size}): ROC-AUC and PR-AUC need both classes"
+        )
+    summary["accuracy"] = float(np.mean(predicted == y)) if y.size else None
+    summary["report"] = classification_report(
+        y.astype(int),
+        predicted.astype(int),
+        labels=[0, 1],
+        target_names=list(CLASS_NAMES),
+        output_dict=True,
+        zero_division=0,
+    )
+    summary["confusion"] = confusion_counts(y, predicted)
+    return summary
+
+
+# ----------------------------------------------------------------------- bootstrap
+
+
+def resample_metrics(
+    labels: np.ndarray, scores: np.ndarray, threshold: float, indices: np.ndarray
+) -> dict[str, np.ndarray]:
+    """ROC-AUC, PR-AUC and transit F1 of many resamples at once.
+
+    Every resample is a multiset of the original light curves, so after one sort
+    of the original scores each resample is just a row of counts in that order:
+    cumulative true/false positives over the tied-score groups give its ROC and
+    PR curves without re-sorting. Matches scikit-learn's ``roc_auc_score`` and
+    ``average_precision_score`` (ties included) on each resample.
+
+    Parameters
+    ----------
+    indices
+        ``(n_resamples, n)`` indices into ``labels``/``scores``.
+
+    Returns
+    -------
+    dict
+        ``valid`` (resample holds both classes) and, for valid rows only,
+        ``roc_auc``, ``pr_auc`` and ``f1``.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    sorted_scores, sorted_y, group_ends, counts = _sorted_counts(binary(labels), scores, indices)
+    tp = np.cumsum(counts * sorted_y, axis=1)[:, group_ends]
+    fp = np.cumsum(counts * ~sorted_y, axis=1)[:, group_ends]
+    positives, negatives = tp[:, -1], fp[:, -1]
+    valid = (positives > 0) & (negatives > 0)
+    tp, fp, positives, negatives = tp[valid], fp[valid], positives[valid], negatives[valid]
+    zeros = np.zeros((len(tp), 1))
+    tpr = np.hstack([zeros, tp / positives[:, None]])
+    fpr = np.hstack([zeros, fp / negatives[:, None]])
+    flagged = tp + fp
+    precision = np.divide(tp, flagged, out=np.zeros(tp.shape), where=flagged > 0)
+
+    predicted = sorted_scores >= threshold
+    tp_at = (counts[valid] * (sorted_y & predicted)).sum(axis=1)
+    fp_at = (counts[valid] * (~sorted_y & predicted)).sum(axis=1)
+    fn_at = positives - tp_at
+    return {
+        "valid": valid,
+        "roc_auc": np.trapezoid(tpr, fpr, axis=1),
+        "pr_auc": np.sum(np.diff(tpr, axis=1) * precision, axis=1),
+        "f1": 2 * tp_at / (2 * tp_at + fp_at + fn_at),
+    }
+
+
+def _sorted_counts(
+    y: np.ndarray, scores: np.ndarray, indices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted scores and labels, tied-score groups and every resample as counts, for one sort.
+
+    Scores run high to low; ``group_ends`` holds the last position of each group
+    of tied scores; ``counts[r, i]`` is how often resample ``r`` drew the ``i``-th
+    sorted light curve.
+    """
+    n_resamples, n = indices.shape
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_y = scores[order], y[order]
+    group_ends = np.flatnonzero(np.r_[sorted_scores[1:] != sorted_scores[:-1], True])
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    cells = (np.arange(n_resamples)[:, None] * n + rank[indices]).ravel()
+    counts = np.bincount(cells, minlength=n_resamples * n).reshape(n_resamples, n)
+    return sorted_scores, sorted_y, group_ends, counts
+
+
+def bootstrap_intervals(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    rng: np.random.Generator,
+    n_resamples: int,
+) -> dict[str, Any]:
+    """95% percentile intervals of ROC-AUC, PR-AUC and transit F1 over bootstrap resamples.
+
+    All resample indices are drawn at once (one call to ``rng``), so the same
+    seed gives the same intervals. Resamples without both classes are skipped
+    and counted. ``n_positive`` is reported because with a handful of transits
+    the interval is wide, and it should look wide.
+    """
+    y = binary(labels)
+    indices = rng.integers(0, y.size, size=(n_resamples, y.size))
+    metrics = resample_metrics(y, scores, threshold, indices)
+    used = int(metrics["valid"].sum())
+    out: dict[str, Any] = {
+        "resamples": int(n_resamples),
+        "used": used,
+        "skipped_single_class": int(n_resamples - used),
+        "confidence": CONFIDENCE,
+        "n_positive": int(y.sum()),
+    }
+    tail = 100 * (1 - CONFIDENCE) / 2
+    for name, key in (("roc_auc", "roc_auc"), ("pr_auc", "pr_auc"), ("f1", "transit_f1")):
+        values = metrics[name]
+        low, high = np.percentile(values, [tail, 100 - tail]) if used else (None, None)
+        out[key] = {"low": low, "high": high}
+    if not used:
+        out["note"] = "no resample holds both classes: intervals undefined"
+    return out
+
+
+def full_report(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    sources: np.ndarray,
+    threshold: dict[str, Any],
+    seed: int,
+    n_resamples: int,
+) -> dict[str, Any]:
+    """The complete test report: overall, then per source, each with bootstrap intervals.
+
+    The bootstrap streams are named by source only, so the network and the
+    baseline are resampled identically (paired comparison).
+    """
+    labels, scores, sources = binary(labels), np.asarray(scores, float), np.asarray(sources)
+    value = threshold["value"]
+
+    def section(mask: np.ndarray, *stream: str) -> dict[str, Any]:
+        summary = classification_summary(labels[mask], scores[mask], value)
+        rng = make_rng(seed, "bootstrap", *stream)
+        summary["bootstrap"] = bootstrap_intervals(
+            labels[mask], scores[mask], value, rng, n_resamples
+        )
+        return summary
+
+    report = {
+        "split": "test",
+        "threshold": value,
+        "threshold_selection": {k: v for k, v in threshold.items() if k != "value"},
+        **section(np.ones(labels.size, dtype=bool)),
+    }
+    report["by_source"] = {
+        str(src): section(sources == src, str(src)) for src in sorted(np.unique(sources))
+    }
+    return report
+
+
+# ------------------------------------------------------------------ binomial interval
+
+
+def wilson_interval(hits: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion (sane at 0% and 100%, unlike Wald)."""
+    hits, n = np.asarray(hits, float), np.asarray(n, float)
+    z2 = WILSON_Z**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = hits / n
+        centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+        half = WILSON_Z * np.sqrt(p * (1 - p) / n + z2 / (4 * n**2)) / (1 + z2 / n)
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+# -------------------------------------------------------------------- tables, data
+
+
+def _thin(frame: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
+    if len(frame) <= max_points:
+        return frame.reset_index(drop=True)
+    keep = np.unique(np.round(np.linspace(0, len(frame) - 1, max_points)).astype(int))
+    return frame.iloc[keep].reset_index(drop=True)
+
+
+def roc_points(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    """``fpr, tpr`` of the ROC curve, collinear points dropped, thinned for plotting."""
+    fpr, tpr, _ = roc_curve(binary(labels), scores, drop_intermediate=True)
+    return _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr}))
+
+
+def pr_points(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    """``recall, precision`` of the PR curve (recall ascending), thinned for plotting."""
+    precision, recall, _ = precision_recall_curve(binary(labels), scores, drop_intermediate=True)
+    frame = pd.DataFrame({"recall": recall[::-1], "precision": precision[::-1]})
+    return _thin(frame)
+
+
+def confusion_rows(labels: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
+    """One ``actual, predicted`` row per light curve, for DVC's ``confusion`` template."""
+    names = np.asarray(CLASS_NAMES)
+    return pd.DataFrame(
+        {
+            "actual": names[binary(labels).astype(int)],
+            "predicted": names[np.asarray(predicted, int)],
+        }
+    )
+
+
+def real_by_star(
+    kepid: np.ndarray,
+    labels: np.ndarray,
+    scores: dict[str, np.ndarray],
+    thresholds: dict[str, float],
+) -> dict[str, dict[str, Any]]:
+    """Per-star summary of real test windows: how many, how many hold a transit, how many flagged.
+
+    ``scores`` and ``thresholds`` are keyed by method (e.g. ``model``, ``bls``).
+    """
+    kepid, y = np.asarray(kepid), binary(labels)
+    stars: dict[str, dict[str, Any]] = {}
+    for star in np.unique(kepid):
+        mask = kepid == star
+        row: dict[str, Any] = {"windows": int(mask.sum()), "transit_windows": int(y[mask].sum())}
+        for method, values in scores.items():
+            flagged = np.asarray(values)[mask] >= thresholds[method]
+            prefix = "" if method == "model" else f"{method}_"
+            row[f"{prefix}flagged_windows"] = int(flagged.sum())
+            row[f"{prefix}true_positive_windows"] = int((flagged & y[mask]).sum())
+            row[f"{prefix}max_score"] = float(np.max(np.asarray(values)[mask]))
+        stars[str(int(star))] = row
+    return stars
+
+
+# ------------------------------------------------------------------------ operating point
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A method's test scores and its validation-chosen threshold, for the figures."""
+
+    name: str
+    labels: np.ndarray
+    scores: np.ndarray
+    threshold: float
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return np.asarray(self.scores) >= self.threshold
