@@ -49,7 +49,7 @@ from transit_classifier import stage
 stage.quiet_tensorflow()
 
 from transit_classifier.io import load_npz, write_text  # noqa: E402
-from transit_classifier.judge.recovery import threshold_at_fpr  # noqa: E402
+from transit_classifier.judge.evaluation import threshold_at_fpr  # noqa: E402
 from transit_classifier.learn.augmentation import scattered_gaps  # noqa: E402
 from transit_classifier.learn.epochs import validation_flux  # noqa: E402
 from transit_classifier.learn.model import load_classifier, predict_proba  # noqa: E402

@@ -29,7 +29,6 @@ DVC workspace: it works in a temporary copy only.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import os
@@ -41,6 +40,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from transit_classifier.io import sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -192,10 +193,6 @@ def run_data_stages(workdir: Path) -> dict[str, str]:
     }
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def train_once(
     workdir: Path, name: str, env_extra: dict[str, str], keep: Path, val_injections: int
 ) -> dict:
@@ -222,10 +219,10 @@ def train_once(
     record["jit_compile"] = jit.group(1) if jit else None
     record["fit_s"] = int(fit.group(1)) if fit else None
     checkpoint = workdir / "checkpoint"
-    record["files"] = {p.name: sha256(p) for p in sorted(checkpoint.iterdir()) if p.is_file()}
+    record["files"] = {p.name: sha256_file(p) for p in sorted(checkpoint.iterdir()) if p.is_file()}
     info = json.loads((checkpoint / "model.json").read_text())
     weights = checkpoint / info["weights_file"]
-    record["weights_sha256"] = sha256(weights)
+    record["weights_sha256"] = sha256_file(weights)
     keep.mkdir(parents=True, exist_ok=True)
     kept = keep / f"{name}.weights.h5"
     shutil.copy2(weights, kept)

@@ -30,6 +30,7 @@ from transit_classifier.serve import predict as scoring
 from transit_classifier.signal import windowing
 from transit_classifier.signal.preprocess import flatten_all
 from transit_classifier.simulate.injection import MAX_DEPTH, mes, select_flat
+from transit_classifier.simulate.orbits import transit_offset
 from transit_classifier.sources import lightcurve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +52,7 @@ def sector(rng: np.random.Generator, sigma: float) -> tuple[np.ndarray, np.ndarr
 
 def box(t: np.ndarray, period: float, t0: float, duration: float) -> np.ndarray:
     """Unit-depth box transit train (1 in transit, 0 outside)."""
-    phase = (t - t0 + period / 2) % period - period / 2
-    return (np.abs(phase) < duration / 2).astype(np.float64)
+    return (np.abs(transit_offset(t, period, t0)) < duration / 2).astype(np.float64)
 
 
 def windows_of(t: np.ndarray, flux: np.ndarray, rules: windowing.WindowRules) -> np.ndarray:

@@ -37,6 +37,7 @@ stage.quiet_tensorflow()
 from transit_classifier.io import write_text  # noqa: E402
 from transit_classifier.judge import recovery  # noqa: E402
 from transit_classifier.judge.baseline import BaselineSearch  # noqa: E402
+from transit_classifier.judge.evaluation import threshold_at_fpr  # noqa: E402
 from transit_classifier.learn.model import load_classifier, predict_proba  # noqa: E402
 from transit_classifier.params import load_params, window_days  # noqa: E402
 from transit_classifier.seeding import make_rng  # noqa: E402
@@ -147,7 +148,7 @@ def report(params: dict, n_negatives: int, per_bin: int) -> list[str]:
     flux = {"negatives": white_noise(params, n_negatives, "negatives"), "injected": done.flux}
     found = {}
     for method, score in scores(params, model, settings, flux).items():
-        cut = recovery.threshold_at_fpr(score["negatives"], FPR)["value"]
+        cut = threshold_at_fpr(score["negatives"], FPR)["value"]
         found[method] = score["injected"] >= cut
     return [
         "# Recall in pure white noise",

@@ -34,6 +34,7 @@ from support import (
 
 from transit_classifier.serve import cli
 from transit_classifier.serve import predict as scoring
+from transit_classifier.serve.scan_inputs import join_id_tokens
 from transit_classifier.signal import windowing
 from transit_classifier.sources import inputs, lightcurve
 from transit_classifier.sources.lightcurve import import_lightkurve
@@ -58,8 +59,8 @@ def test_parse_kic(text: str, kic: int | None) -> None:
 
 
 def test_join_kic_tokens_rejoins_unquoted_id() -> None:
-    assert cli.join_kic_tokens(["KIC", "11442793", "a.csv"]) == ["KIC 11442793", "a.csv"]
-    assert cli.join_kic_tokens(["a.csv", "b.csv"]) == ["a.csv", "b.csv"]
+    assert join_id_tokens(["KIC", "11442793", "a.csv"]) == ["KIC 11442793", "a.csv"]
+    assert join_id_tokens(["a.csv", "b.csv"]) == ["a.csv", "b.csv"]
 
 
 def test_gzipped_csv_quarters_are_normalised_separately(tmp_path: Path) -> None:

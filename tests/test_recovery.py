@@ -13,16 +13,17 @@ from scipy.special import expit
 from transit_classifier.io import save_figure, write_json
 from transit_classifier.judge import assessment, figures, recovery
 from transit_classifier.judge import evaluation as ev
+from transit_classifier.judge.evaluation import threshold_at_fpr
 from transit_classifier.params import fpr_label, load_params
 from transit_classifier.simulate import injection
 
 
 def test_threshold_at_fpr_flags_at_most_the_budget() -> None:
     negatives = np.arange(1000, dtype=float)
-    cut = recovery.threshold_at_fpr(negatives, 0.01)
+    cut = threshold_at_fpr(negatives, 0.01)
     assert cut["allowed_false_positives"] == 10 and cut["n_negatives"] == 1000
     assert np.sum(negatives >= cut["value"]) == 10 and cut["validation_fpr"] == 0.01
-    strict = recovery.threshold_at_fpr(negatives[:300], 0.001)  # not resolvable: 0 allowed
+    strict = threshold_at_fpr(negatives[:300], 0.001)  # not resolvable: 0 allowed
     assert (
         strict["allowed_false_positives"] == 0 and np.sum(negatives[:300] >= strict["value"]) == 0
     )

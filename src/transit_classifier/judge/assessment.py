@@ -30,7 +30,7 @@ from transit_classifier.signal.preprocess import flatten_all, preprocess, prepro
 from transit_classifier.simulate import injection
 
 from . import recovery
-from .evaluation import choose_threshold, full_report
+from .evaluation import choose_threshold, full_report, threshold_at_fpr
 
 SPLIT_KEYS = ("X", "y", "source", "ids", "kepid", "snr", "mes", "flux")
 REAL_KEYS = ("flux", "time", "y", "kind", "kepid", "ids", "mes")
@@ -145,7 +145,7 @@ def method_report(
     negatives = np.concatenate([scores["val"][val_y == 0], scores["val_real_negatives"]])
     report["detection"] = {}
     for fpr in (ev["target_fpr"], ev["strict_fpr"]):
-        cut = recovery.threshold_at_fpr(negatives, fpr)
+        cut = threshold_at_fpr(negatives, fpr)
         report["detection"][fpr_label(fpr)] = detection_at(scores, sets, cut)
     return report
 

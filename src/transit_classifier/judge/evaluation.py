@@ -75,7 +75,7 @@ def choose_threshold(
     if rule == "max_f1":
         value = _max_f1_threshold(scores, labels)
     elif rule == "target_fpr":
-        value = _target_fpr_threshold(scores[~labels], target_fpr)
+        value = threshold_at_fpr(scores[~labels], target_fpr)["value"]
     else:
         raise UserError(f"evaluate.threshold = {rule!r} is invalid; use max_f1 or target_fpr")
     chosen = {"value": value, "rule": rule, "chosen_on": "validation"}
@@ -92,14 +92,27 @@ def _max_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(thresholds[int(np.argmax(f1))])
 
 
-def _target_fpr_threshold(negative_scores: np.ndarray, target_fpr: float) -> float:
-    # Allowed false positives; the threshold sits just above the first negative
-    # that would exceed the budget, so every lower threshold breaks it.
-    allowed = int(np.floor(target_fpr * negative_scores.size + 1e-9))
-    ranked = np.sort(negative_scores)[::-1]
-    if allowed >= ranked.size:
-        return float(ranked[-1])
-    return float(np.nextafter(ranked[allowed], np.inf))
+def threshold_at_fpr(negative_scores: np.ndarray, fpr: float) -> dict[str, Any]:
+    """Lowest threshold flagging at most ``fpr`` of the validation negatives (score >= threshold).
+
+    With ``n`` negatives the rate is resolvable only down to ``1 / n``; the
+    count is reported so a 0.1% threshold set on 300 negatives is seen for what it is.
+    """
+    scores = np.sort(np.asarray(negative_scores, dtype=np.float64))[::-1]
+    allowed = int(np.floor(fpr * scores.size + 1e-9))
+    value = (
+        float(scores[-1])
+        if allowed >= scores.size
+        else float(np.nextafter(scores[allowed], np.inf))
+    )
+    return {
+        "value": value,
+        "target_fpr": float(fpr),
+        "n_negatives": int(scores.size),
+        "allowed_false_positives": allowed,
+        "validation_fpr": float(np.mean(scores >= value)) if scores.size else None,
+        "chosen_on": "validation",
+    }
 
 
 def operating_point(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:

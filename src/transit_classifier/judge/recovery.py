@@ -26,29 +26,6 @@ HIGH_MES = 10.0
 HEADLINE_BINS = ((KEPLER_MES, HIGH_MES), (HIGH_MES, 15.0), (15.0, 20.0), (20.0, 30.0))
 
 
-def threshold_at_fpr(negative_scores: np.ndarray, fpr: float) -> dict[str, Any]:
-    """Lowest threshold flagging at most ``fpr`` of the validation negatives (score >= threshold).
-
-    With ``n`` negatives the rate is resolvable only down to ``1 / n``; the
-    count is reported so a 0.1% threshold set on 300 negatives is seen for what it is.
-    """
-    scores = np.sort(np.asarray(negative_scores, dtype=np.float64))[::-1]
-    allowed = int(np.floor(fpr * scores.size + 1e-9))
-    value = (
-        float(scores[-1])
-        if allowed >= scores.size
-        else float(np.nextafter(scores[allowed], np.inf))
-    )
-    return {
-        "value": value,
-        "target_fpr": float(fpr),
-        "n_negatives": int(scores.size),
-        "allowed_false_positives": allowed,
-        "validation_fpr": float(np.mean(scores >= value)) if scores.size else None,
-        "chosen_on": "validation",
-    }
-
-
 def bin_index(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     """Bin of each value in ``[edges[i], edges[i+1])``; -1 outside (or NaN)."""
     edges = np.asarray(edges, dtype=np.float64)

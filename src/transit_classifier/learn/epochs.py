@@ -33,6 +33,7 @@ from transit_classifier.signal.preprocess import (
     settings_from_params,
 )
 from transit_classifier.simulate import injection
+from transit_classifier.simulate.orbits import log_uniform
 
 from .augmentation import scattered_gaps, with_gaps
 
@@ -77,7 +78,7 @@ def injected_flux(
         if syn_rows.size
         else [rng.choice(real_rows, count)]
     )
-    target = injection.log_uniform(rng, tuple(inject["mes"]), count)
+    target = log_uniform(rng, inject["mes"], count)
     settings = settings_from_params(params)
     done = injection.inject(hosts.flux, hosts.flats, bank, target, rng, index, settings)
     if not len(done.host):

@@ -26,6 +26,7 @@ from . import predict as scoring
 from . import scan, vetting
 from .artifact import DEFAULT_MODEL_DIR, load_threshold
 from .figures import vetting_path
+from .scan_inputs import join_id_tokens
 
 
 def _probability(text: str) -> float:
@@ -44,17 +45,6 @@ def _png(text: str) -> str:
     if not text.lower().endswith(".png"):
         raise argparse.ArgumentTypeError(f"must end in .png, got {text!r}")
     return text
-
-
-def join_kic_tokens(items: Sequence[str]) -> list[str]:
-    """Rejoin ``KIC 11442793`` typed without quotes (two shell words) into one input."""
-    joined: list[str] = []
-    for item in items:
-        if joined and joined[-1].strip().lower() == "kic" and item.strip().isdigit():
-            joined[-1] = f"KIC {item.strip()}"
-        else:
-            joined.append(item)
-    return joined
 
 
 def _add_input_arguments(predict: argparse.ArgumentParser) -> None:
@@ -200,7 +190,7 @@ def run_predict(args: argparse.Namespace) -> int:
         threshold = load_threshold(args.model_dir, info, args.operating_point)[1]
     setup = scoring.model_setup(info, threshold)
     failures: list[str] = []
-    texts = join_kic_tokens(args.inputs)
+    texts = join_id_tokens(args.inputs)
     curves = _each(texts, lambda text: inputs.load_input(text, args.cache_dir), "reading", failures)
     if args.stitch and len(curves) > 1:
         curves = _each([curves], inputs.stitch, "stitching", failures)

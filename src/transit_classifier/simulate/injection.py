@@ -249,12 +249,6 @@ def inject(
     return Injected(flux, host_index[keep], table)
 
 
-def log_uniform(rng: np.random.Generator, bounds: tuple[float, float], n: int) -> np.ndarray:
-    """``n`` draws log-uniform in ``bounds``: as many shallow as deep transits per decade."""
-    lo, hi = bounds
-    return np.exp(rng.uniform(np.log(lo), np.log(hi), n))
-
-
 def uniform_in_bins(edges: np.ndarray, per_bin: int, rng: np.random.Generator) -> np.ndarray:
     """``per_bin`` values uniform within each bin of ``edges``, in bin order."""
     edges = np.asarray(edges, dtype=np.float64)
