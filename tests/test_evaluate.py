@@ -9,6 +9,7 @@ import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
 from transit_classifier.errors import UserError
+from transit_classifier.judge import curves
 from transit_classifier.judge import evaluation as ev
 from transit_classifier.seeding import make_rng
 
@@ -144,13 +145,13 @@ def test_full_report_handles_a_single_class_source():
 
 def test_curve_data_is_thin_and_well_formed():
     labels, scores = scored_set(20000, 2000, 1.0, seed=7)
-    roc = ev.roc_points(labels, scores)
-    assert len(roc) <= ev.MAX_CURVE_POINTS and list(roc.columns) == ["fpr", "tpr"]
+    roc = curves.roc_points(labels, scores)
+    assert len(roc) <= curves.MAX_CURVE_POINTS and list(roc.columns) == ["fpr", "tpr"]
     assert roc.iloc[0].tolist() == [0.0, 0.0] and roc.iloc[-1].tolist() == [1.0, 1.0]
-    pr = ev.pr_points(labels, scores)
-    assert len(pr) <= ev.MAX_CURVE_POINTS and list(pr.columns) == ["recall", "precision"]
+    pr = curves.pr_points(labels, scores)
+    assert len(pr) <= curves.MAX_CURVE_POINTS and list(pr.columns) == ["recall", "precision"]
     assert np.all(np.diff(pr["recall"]) >= 0)
-    rows = ev.confusion_rows(TEST_Y, TEST_S >= 0.5)
+    rows = curves.confusion_rows(TEST_Y, TEST_S >= 0.5)
     assert rows.value_counts().to_dict()[("transit", "no_transit")] == 1
     assert len(rows) == len(TEST_Y)
 

@@ -20,7 +20,7 @@ from transit_classifier.io import save_figure, write_csv, write_json
 from transit_classifier.learn.model import load_classifier
 from transit_classifier.params import fpr_label
 
-from . import assessment, figures, recovery
+from . import assessment, curves, figures, recovery
 from . import evaluation as ev
 
 
@@ -129,7 +129,7 @@ def write_outputs(params: dict[str, Any], run: Evaluation, metrics: Path, plots:
     The ROC, PR and confusion data are written here rather than with dvclive's
     ``Live.log_sklearn_plot``: that logs one method per plot file under its own
     directory, while ``dvc.yaml``'s top-level plots overlay the network and the
-    baseline in one chart, and :func:`evaluation.roc_points` thins the curves
+    baseline in one chart, and :func:`curves.roc_points` thins the curves
     so the committed CSVs stay small. Training curves do go through dvclive.
     """
     sets, scores, reports = run.sets, run.scores, run.reports
@@ -163,10 +163,11 @@ def write_test_curves(
     """ROC, PR and confusion data of the network and the baseline on the test split."""
     labels = sets.test["y"]
     for method, suffix in (("network", ""), ("baseline", "_baseline")):
-        write_csv(plots / f"roc{suffix}.csv", ev.roc_points(labels, scores[method]["test"]))
-        write_csv(plots / f"pr{suffix}.csv", ev.pr_points(labels, scores[method]["test"]))
+        write_csv(plots / f"roc{suffix}.csv", curves.roc_points(labels, scores[method]["test"]))
+        write_csv(plots / f"pr{suffix}.csv", curves.pr_points(labels, scores[method]["test"]))
         write_csv(
-            plots / f"confusion{suffix}.csv", ev.confusion_rows(labels, scored[method].predicted)
+            plots / f"confusion{suffix}.csv",
+            curves.confusion_rows(labels, scored[method].predicted),
         )
 
 
