@@ -11,9 +11,9 @@ from transit_classifier.judge.baseline import (
     COLUMNS,
     FIT_COLUMNS,
     BaselineSearch,
-    clean_outliers,
     tune,
 )
+from transit_classifier.signal.preprocess import clean_outliers
 
 CADENCE_MINUTES = 29.4244
 CADENCE_DAYS = CADENCE_MINUTES / 1440.0

@@ -245,6 +245,21 @@ SCHEMA: dict[str, Any] = {
     "evaluate.baseline.periods": _int(10, 1_000_000),
     "evaluate.baseline.durations_hours": Sequence(POSITIVE, increasing=True),
     "evaluate.baseline.oversample": _int(1, 100),
+    # search
+    "search.detrend_window_days": POSITIVE,
+    "search.durations_hours": Sequence(POSITIVE, increasing=True),
+    "search.period_min_days": POSITIVE,
+    "search.min_transits": _int(2, 100),
+    "search.oversample": Number(0.5, 20),
+    "search.max_candidates": _int(1, 50),
+    "search.clip_high_sigma": POSITIVE,
+    "search.null_scrambles": _int(0, 100),
+    "search.scramble_days": POSITIVE,
+    "search.mes_bins": Sequence(POSITIVE, min_len=2, increasing=True),
+    "search.injections_per_bin": _int(1, 100_000),
+    "search.inject_period_days": Range(POSITIVE),
+    "search.baseline_nulls": _int(1, 100_000),
+    "search.baseline_per_bin": _int(1, 100_000),
     "evaluate.real_examples": _int(0, 100),
 }
 

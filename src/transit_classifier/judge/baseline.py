@@ -6,7 +6,7 @@ The recipe is what a careful astronomer runs on a Kepler light curve:
    :func:`transit_classifier.signal.preprocess.flatten`, the very function that
    prepares the network's input, so both see the same flattened flux.
 2. **Clean**: drop missing cadences, upward outliers (flares, cosmic rays) and
-   isolated single-cadence dips (:func:`clean_outliers`). A Kepler transit spans
+   isolated single-cadence dips (``signal.preprocess.clean_outliers``). A Kepler transit spans
    at least two 29.4-minute cadences, so a lone low point is a glitch, and left
    in it would make a deep one-cadence "transit" at every period.
 3. **Search** a period grid even in frequency, from 0.5 d to the window divided
@@ -51,8 +51,7 @@ from tqdm import tqdm
 from transit_classifier.cadence import MINUTES_PER_DAY
 from transit_classifier.errors import UserError
 from transit_classifier.params import window_days
-from transit_classifier.robust import nanmedian
-from transit_classifier.signal.preprocess import as_batch, flatten, robust_sigma
+from transit_classifier.signal.preprocess import as_batch, clean_outliers, flatten, robust_sigma
 
 METHODS = ("bls", "tls")
 METHOD_STATISTICS: dict[str, tuple[str, ...]] = {"bls": ("sde", "depth_snr"), "tls": ("sde", "snr")}
@@ -63,12 +62,6 @@ COLUMNS = (*STATISTICS, *FIT_COLUMNS)
 MIN_PERIOD_DAYS = 0.5
 MIN_POINTS = 20  # fewer finite cadences than this cannot constrain a box and its baseline
 CHUNK = 16  # light curves per task: small enough to balance 2 threads and pace the bar
-# A lone cadence this far below the median is not noise (p ~ 3e-5 per cadence)...
-ISOLATED_DIP_SIGMA = 4.0
-# ...and is a glitch unless a neighbour is also low: a real transit covers >= 2 long
-# cadences, so its neighbour sits well below the median too, while a cosmic-ray hit
-# or a pointing glitch leaves both neighbours at the usual noise level.
-NEIGHBOUR_LOW_SIGMA = 2.0
 TLS_OVERSAMPLING = 3  # TLS period-grid oversampling, its default: peaks stay resolved
 TLS_DURATION_STEP = 1.1  # TLS duration grid step (its default), ~10 % per template
 
@@ -89,23 +82,6 @@ def period_grid(
             "synthetic.min_transits"
         )
     return np.sort(1.0 / np.linspace(1.0 / max_period, 1.0 / min_period, int(n_periods)))
-
-
-def clean_outliers(flat: np.ndarray, clip_high_sigma: float) -> np.ndarray:
-    """Set upward outliers and isolated single-cadence dips of ``(n, length)`` flux to NaN.
-
-    Vectorised over all rows. A cadence is dropped if it lies more than
-    ``clip_high_sigma`` robust sigma above the row's median (flares and cosmic
-    rays, which would only dilute a box's out-of-transit level), or more than
-    :data:`ISOLATED_DIP_SIGMA` below it while neither neighbour (in cadence
-    index) is below :data:`NEIGHBOUR_LOW_SIGMA`. A missing neighbour counts as
-    not low. Two or more adjacent low cadences, the signature of a transit, are kept.
-    """
-    flat = as_batch(flat)
-    z = (flat - nanmedian(flat, axis=1, keepdims=True)) / robust_sigma(flat)
-    low = np.pad(z < -NEIGHBOUR_LOW_SIGMA, ((0, 0), (1, 1)))
-    isolated = (z < -ISOLATED_DIP_SIGMA) & ~low[:, :-2] & ~low[:, 2:]
-    return np.where((z > clip_high_sigma) | isolated, np.nan, flat)
 
 
 @dataclass(frozen=True, eq=False)

@@ -123,7 +123,9 @@ def head_to_head(
     return out
 
 
-def write_outputs(params: dict[str, Any], run: Evaluation, metrics: Path, plots: Path) -> None:
+def write_outputs(
+    params: dict[str, Any], run: Evaluation, metrics: Path, plots: Path, search: dict[str, Any]
+) -> None:
     """Metrics, plot data and figures; every file written atomically.
 
     The ROC, PR and confusion data are written here rather than with dvclive's
@@ -134,7 +136,8 @@ def write_outputs(params: dict[str, Any], run: Evaluation, metrics: Path, plots:
     """
     sets, scores, reports = run.sets, run.scores, run.reports
     fpr = fpr_label(params["evaluate"]["target_fpr"])
-    write_json(metrics / "evaluate.json", assessment.headline_metrics(reports, fpr))
+    headline = {**assessment.headline_metrics(reports, fpr), "search": search}
+    write_json(metrics / "evaluate.json", headline)
     for method in ("network", "baseline", "combined"):
         write_json(metrics / f"{method}.json", reports[method])
     names = method_names(params)

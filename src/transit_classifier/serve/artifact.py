@@ -21,6 +21,7 @@ from transit_classifier.io import atomic_dir, write_json
 from transit_classifier.learn.model import ARCHITECTURE_FILE, INFO_FILE, WEIGHTS_FILE
 
 THRESHOLDS_FILE = "thresholds.json"
+SEARCH_FILE = "search.json"  # the light-curve search: settings, null scores, FAP thresholds
 PACKAGED_DIR = "release"  # where a wheel ships the artifact, inside the package (setup.py)
 
 
@@ -38,7 +39,11 @@ FIX = "run `dvc repro evaluate` to rebuild model/, or pass --threshold"
 
 
 def complete(
-    models_dir: str | Path, out_dir: str | Path, points: dict[str, float], default: str
+    models_dir: str | Path,
+    out_dir: str | Path,
+    points: dict[str, float],
+    default: str,
+    search_calibration: str | Path,
 ) -> None:
     """Copy the trained model into ``out_dir`` with its validation-chosen thresholds, atomically.
 
@@ -52,6 +57,8 @@ def complete(
         Operating points ``{name: threshold}``, e.g. ``max_f1``, ``fpr_1pct``.
     default
         The point ``predict`` uses unless told otherwise.
+    search_calibration
+        The search stage's settings, null scores and thresholds, shipped as ``search.json``.
     """
     models_dir = Path(models_dir)
     info = json.loads((models_dir / INFO_FILE).read_text())
@@ -60,6 +67,7 @@ def complete(
     with atomic_dir(out_dir) as tmp:
         for name in (ARCHITECTURE_FILE, WEIGHTS_FILE, INFO_FILE):
             shutil.copyfile(models_dir / name, tmp / name)
+        shutil.copyfile(search_calibration, tmp / SEARCH_FILE)
         write_json(
             tmp / THRESHOLDS_FILE,
             {

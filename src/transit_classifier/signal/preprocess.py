@@ -297,3 +297,28 @@ def from_flats(flux: np.ndarray, flats: np.ndarray, settings: dict[str, Any]) ->
         out[..., i] = np.where(gap, 0.0, scaled)
     out[..., -1] = gap
     return out
+
+
+# A lone cadence this far below the median is not noise (p ~ 3e-5 per cadence)...
+ISOLATED_DIP_SIGMA = 4.0
+# ...and is a glitch unless a neighbour is also low: a real transit covers >= 2 long
+# cadences, so its neighbour sits well below the median too, while a cosmic-ray hit
+# or a pointing glitch leaves both neighbours at the usual noise level.
+NEIGHBOUR_LOW_SIGMA = 2.0
+
+
+def clean_outliers(flat: np.ndarray, clip_high_sigma: float) -> np.ndarray:
+    """Set upward outliers and isolated single-cadence dips of ``(n, length)`` flux to NaN.
+
+    Vectorised over all rows. A cadence is dropped if it lies more than
+    ``clip_high_sigma`` robust sigma above the row's median (flares and cosmic
+    rays, which would only dilute a box's out-of-transit level), or more than
+    :data:`ISOLATED_DIP_SIGMA` below it while neither neighbour (in cadence
+    index) is below :data:`NEIGHBOUR_LOW_SIGMA`. A missing neighbour counts as
+    not low. Two or more adjacent low cadences, the signature of a transit, are kept.
+    """
+    flat = as_batch(flat)
+    z = (flat - nanmedian(flat, axis=1, keepdims=True)) / robust_sigma(flat)
+    low = np.pad(z < -NEIGHBOUR_LOW_SIGMA, ((0, 0), (1, 1)))
+    isolated = (z < -ISOLATED_DIP_SIGMA) & ~low[:, :-2] & ~low[:, 2:]
+    return np.where((z > clip_high_sigma) | isolated, np.nan, flat)

@@ -183,13 +183,7 @@ def transit_shapes(
     depth = log_uniform(rng, list(depth_ppm), n) * 1e-6
     k = np.clip(np.sqrt(depth / limb_darkened_depth(1.0, 0.0, orbit["u1"], orbit["u2"])), *K_LIMITS)
     b = orbit["impact_fraction"] * (1 - k)
-    model, tp = _batman_model(time, params)
-    shapes = np.zeros((n, time.size), np.float32)
-    for i in range(n):  # one batman call per planet: batman takes scalar orbits
-        row = {key: float(value[i]) for key, value in orbit.items()}
-        _set_transit(tp, {**row, "rp_rs": float(k[i]), "b": float(b[i])})
-        dip = 1.0 - model.light_curve(tp)
-        shapes[i] = dip / max(dip.max(), 1e-12)
+    shapes = unit_dips(time, orbit, k, b, params)
     meta = pd.DataFrame(
         {
             "period_days": orbit["period_days"],
@@ -200,3 +194,26 @@ def transit_shapes(
         }
     )
     return shapes, meta
+
+
+def unit_dips(
+    time: np.ndarray,
+    orbit: dict[str, np.ndarray],
+    k: np.ndarray,
+    b: np.ndarray,
+    params: dict[str, Any],
+) -> np.ndarray:
+    """float32 ``(n, len(time))`` batman transit trains scaled to unit maximum depth.
+
+    Injection rescales a shape to the depth its host's noise calls for; the scaling keeps
+    the drawn planet's T14 and ingress fraction. Works on any time grid (a window, a whole
+    quarter, a stitched star).
+    """
+    model, tp = _batman_model(time, params)
+    shapes = np.zeros((k.size, time.size), np.float32)
+    for i in range(k.size):  # one batman call per planet: batman takes scalar orbits
+        row = {key: float(value[i]) for key, value in orbit.items()}
+        _set_transit(tp, {**row, "rp_rs": float(k[i]), "b": float(b[i])})
+        dip = 1.0 - model.light_curve(tp)
+        shapes[i] = dip / max(dip.max(), 1e-12)
+    return shapes

@@ -1,0 +1,129 @@
+"""The ``search`` stage's methods, each run on the same whole light curves.
+
+* the search (:mod:`transit_classifier.search`), on two processes, one numba thread each;
+* the window network alone: the highest window probability of the light curve, today's
+  ``predict`` verdict;
+* the tuned wotan + BLS baseline over the whole light curve (astropy BLS, the evaluate
+  stage's recipe and grid density, SDE as its score), on a subset: it is the slow one.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Any
+
+import numpy as np
+
+from transit_classifier.learn.model import predict_proba
+from transit_classifier.params import window_days
+from transit_classifier.search.candidates import Candidate
+from transit_classifier.search.flatten import SearchGrid
+from transit_classifier.search.settings import SearchSettings
+from transit_classifier.signal.preprocess import preprocess
+from transit_classifier.signal.windowing import Segment, WindowRules, cut_windows, too_sparse
+
+from .baseline import BaselineSearch, period_grid
+
+KINDS = ("periodic", "single")  # the search's candidate kinds, each with its own null
+WORKERS = 2  # one per core, one numba thread each (set before numba starts)
+CHUNKSIZE = 8  # light curves per task: pickling a grid costs little next to its search
+
+
+@dataclass(frozen=True)
+class Found:
+    """What one method reports for one light curve: its best score of each kind it calibrates
+    apart (the search: ``periodic`` and ``single``; the others: ``any``), and its candidates."""
+
+    scores: dict[str, float]
+    candidates: tuple[Candidate, ...]
+
+
+def _one_thread() -> None:
+    os.environ["NUMBA_NUM_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def _search_one(args: tuple[SearchSettings, SearchGrid, int | None]) -> Found:
+    settings, grid, most = args
+    result = settings.run(grid, most)
+    return Found({k: result.best(k) for k in KINDS}, tuple(result.candidates))
+
+
+def run_search(
+    grids: list[SearchGrid], settings: SearchSettings, most: int | None = None
+) -> list[Found]:
+    """The search on every grid, in input order, on :data:`WORKERS` processes; ``most``
+    candidates per light curve (the settings' number if None)."""
+    context = get_context("spawn")  # TensorFlow may be loaded: never fork it
+    tasks = [(settings, g, most) for g in grids]
+    with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=_one_thread) as pool:
+        return list(pool.map(_search_one, tasks, chunksize=CHUNKSIZE))
+
+
+def _segments(grid: SearchGrid) -> list[Segment]:
+    """The grid's segments as the window cutter takes them (grid index as cadence)."""
+    out = []
+    for label in np.unique(grid.segment[grid.segment >= 0]):
+        where = np.flatnonzero(grid.segment == label)
+        part = slice(where[0], where[-1] + 1)
+        out.append(Segment(int(label), int(where[0]), grid.time[part], grid.flux[part]))
+    return out
+
+
+def window_scores(grids: list[SearchGrid], model: Any, info: dict[str, Any]) -> np.ndarray:
+    """Each light curve's highest window probability (0 when no window can be scored)."""
+    rules = WindowRules.from_info(info)
+    best = np.zeros(len(grids))
+    for i, grid in enumerate(grids):
+        windows = cut_windows(_segments(grid), rules.length, rules.inference_stride, True)
+        windows = windows.select(~too_sparse(windows, rules.max_missing_fraction))
+        if len(windows):
+            X = preprocess(windows.flux, info["preprocess"])
+            best[i] = float(predict_proba(model, X).max())
+    return best
+
+
+def baseline_search(grid: SearchGrid, params: dict[str, Any], detrend_days: float) -> Found:
+    """wotan + BLS over one whole light curve, the period grid as dense as the evaluate stage's.
+
+    The window baseline searches ``evaluate.baseline.periods`` periods over one window; the
+    same phase resolution over a longer light curve needs proportionally more periods.
+    """
+    base = params["evaluate"]["baseline"]
+    span = float(grid.time[-1] - grid.time[0])
+    n_periods = int(base["periods"] * span / window_days(params))
+    search = BaselineSearch(
+        method="bls",
+        cadence_days=grid.cadence_days,
+        detrend_window_days=detrend_days,
+        periods=period_grid(span / params["search"]["min_transits"], n_periods),
+        durations=np.asarray(base["durations_hours"], float) / 24.0,
+        oversample=int(base["oversample"]),
+        clip_high_sigma=float(base["clip_high_sigma"]),
+    )
+    row = search.search(grid.flux[None], workers=1, progress=False).iloc[0]
+    if not np.isfinite(row["period_days"]):
+        return Found({"any": float(row["sde"])}, ())
+    t0 = grid.time[0] + row["t0_days"] % row["period_days"]  # BLS ran on time from 0
+    times = np.arange(t0, grid.time[-1], row["period_days"])
+    candidate = Candidate(
+        period=float(row["period_days"]), period_err=None, epoch=float(t0), epoch_err=None,
+        duration_hours=float(row["duration_hours"]), depth_ppm=float(row["depth_ppm"]),
+        depth_err_ppm=None, mes=float(row["depth_snr"]), score=float(row["sde"]),
+        n_transits=int(times.size), odd_even_sigma=float("nan"),
+        secondary_depth_ppm=float("nan"), transit_times=times.tolist(), single_event_ses=[],
+        kind="periodic",
+    )  # fmt: skip
+    return Found({"any": float(row["sde"])}, (candidate,))
+
+
+def run_baseline(
+    grids: list[SearchGrid], params: dict[str, Any], detrend_days: float
+) -> list[Found]:
+    """The baseline on every grid, in input order, on :data:`WORKERS` threads (BLS frees the
+    GIL, and threads are safe next to TensorFlow)."""
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return list(pool.map(lambda g: baseline_search(g, params, detrend_days), grids))
