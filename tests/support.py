@@ -19,10 +19,17 @@ import pytest
 import yaml
 from astropy.io import fits
 
+from transit_classifier.params import load_params
+from transit_classifier.search.calibration import SearchCalibration
+from transit_classifier.search.null import NullModel
+from transit_classifier.search.settings import SearchSettings
 from transit_classifier.serve import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv whose dvc and python the end-to-end tests run
+BIN = Path(sys.executable).parent
+_SEARCH = load_params(ROOT / "params.yaml")[
+    "search"
+]  # the venv whose dvc and python the end-to-end tests run
 
 
 def stage_argv(name: str) -> list[str]:
@@ -86,7 +93,17 @@ def save_tiny_model(path: Path, info: dict) -> Path:
         "operating_points": {"fpr_1pct": 0.5, "max_f1": 0.7},
     }
     (path / "thresholds.json").write_text(json.dumps(thresholds))
+    (path / "search.json").write_text(json.dumps(tiny_search_calibration().to_dict()))
     return path
+
+
+def tiny_search_calibration() -> SearchCalibration:
+    """The default search settings with a made-up null (Gumbel scores near MES 7): enough for
+    predict to attach FAPs and verdicts, with no pipeline run."""
+    params = {"dataset": {"cadence_minutes": CADENCE_MIN}, "search": _SEARCH}
+    rng = np.random.default_rng(0)
+    null = {kind: NullModel.fit(rng.gumbel(6.5, 0.8, 1000)) for kind in ("periodic", "single")}
+    return SearchCalibration(SearchSettings.from_params(params), null)
 
 
 def light_curve(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -92,7 +93,7 @@ def test_table_output_covers_the_whole_light_curve(tmp_path, capsys, model_dir) 
     assert float(rows[-1].split()[2]) == pytest.approx(130 + (n_cadences - 1) * CADENCE_D, abs=1e-3)
     probability_end = lines[0].index("probability") + len("probability")
     assert all(row[probability_end - 1].isdigit() and row[probability_end] == " " for row in rows)
-    summary = lines[-1]
+    summary = lines[lines.index("") + 1]  # then the candidates of the whole-light-curve search
     assert summary.startswith(f"{path}: ") and "of 4 windows flagged" in summary
     assert "threshold 0.500" in summary
 
@@ -534,3 +535,38 @@ def test_quarters_at_different_levels_are_not_mistaken_for_near_zero_flux(tmp_pa
     flux = level * (1 + 1e-4 * np.random.default_rng(0).standard_normal(time.size))
     obs = lightcurve.make_observations("two quarters", "csv", time, flux, (time >= 20).astype(int))
     assert inputs.check_flux(obs) is obs
+
+
+def test_json_lists_candidates_of_the_whole_light_curve(tmp_path, capsys, model_dir) -> None:
+    """A 1%-deep transit in white noise comes back as a candidate with every documented key,
+    at the epoch it was put in, with a small FAP and a candidate verdict."""
+    frame = light_curve(12.0, transit_at=6.0)
+    record = run_json(capsys, write_csv(tmp_path, frame), model_dir)["inputs"][0]
+    (first, *_) = record["candidates"]
+    assert set(first) == {
+        "period", "period_err", "epoch", "epoch_err", "duration_hours", "depth_ppm",
+        "depth_err_ppm", "mes", "fap", "n_transits", "odd_even_sigma",
+        "secondary_depth_ppm", "transit_times", "verdict",
+    }  # fmt: skip
+    assert first["period"] is None and first["n_transits"] == 1  # one transit: a single event
+    assert abs(first["epoch"] - 136.0) < 0.125 and 8000 < first["depth_ppm"] < 12000
+    assert first["fap"] < 0.01 and first["verdict"] == "candidate"
+
+
+def test_text_output_prints_candidates(tmp_path, capsys, model_dir) -> None:
+    path = write_csv(tmp_path, light_curve(12.0, transit_at=6.0))
+    code, out, _ = run(capsys, "predict", path, "--model-dir", model_dir)
+    assert code == 0 and "Candidates of the whole-light-curve search:" in out
+    assert "#1 candidate: single event, epoch 136.0" in out
+
+
+def test_model_without_search_calibration_warns_and_scores_windows(
+    tmp_path, capsys, model_dir
+) -> None:
+    bare = tmp_path / "bare"
+    shutil.copytree(model_dir, bare)
+    (bare / "search.json").unlink()
+    path = write_csv(tmp_path, light_curve(12.0))
+    code, out, err = run(capsys, "predict", path, "--json", "--model-dir", bare)
+    assert code == 0 and "no search calibration" in err
+    assert json.loads(out)["inputs"][0]["candidates"] is None

@@ -6,7 +6,7 @@ import pytest
 
 from transit_classifier.search.candidates import search
 from transit_classifier.search.fold import fold_periodogram
-from transit_classifier.search.null import fap, inverted, scrambled, threshold_at_fap
+from transit_classifier.search.null import NullModel, fap, threshold_at_fap
 from transit_classifier.search.ses import box_single_event_stats
 
 KEPLER_LC_DAYS = 29.4244 / 1440.0
@@ -138,11 +138,16 @@ def test_fap_and_threshold():
     assert threshold_at_fap(null, 0.001) == np.inf
 
 
-def test_null_transforms():
-    flux = np.arange(10.0)
-    assert np.array_equal(inverted(flux), -flux)
-    out = scrambled(flux, 3, np.random.default_rng(0))
-    assert sorted(out) == sorted(flux) and not np.array_equal(out, flux)
+def test_null_model_counts_its_body_and_extrapolates_its_tail():
+    rng = np.random.default_rng(3)
+    null = NullModel.fit(rng.gumbel(6.0, 1.0, 2000))
+    assert null.threshold(0.01) == pytest.approx(6.0 - np.log(-np.log(0.99)), abs=0.5)
+    strict = null.threshold(0.0005)  # beyond what 2,000 nulls resolve by counting
+    assert np.isfinite(strict) and strict > null.scores[-1] - 1.0
+    assert null.fap(strict) == pytest.approx(0.0005, rel=1e-6)
+    assert null.fap(null.level - 1.0) == pytest.approx(fap(null.level - 1.0, null.scores))
+    again = NullModel.from_dict(null.to_dict())
+    assert again.threshold(0.0005) == pytest.approx(strict)
 
 
 def test_custom_ses_is_folded():

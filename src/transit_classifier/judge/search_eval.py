@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from transit_classifier.learn.model import load_classifier
+from transit_classifier.search.calibration import SearchCalibration
 from transit_classifier.search.settings import SearchSettings
 from transit_classifier.seeding import make_rng
 from transit_classifier.sources.mast import load_source
@@ -102,12 +103,8 @@ def evaluate_search(
     results["baseline"] = _baseline(params, sets, settings)
     results["ideal"] = report.ideal_recall(sets.injected, report.trials(sets.quiet, settings))
     results["timing_s"] = {"search": searched, "total": time.perf_counter() - start}
-    null = found[: len(sets.null)]
-    calibration = {
-        "settings": settings.to_dict(),
-        "null_scores": {k: sorted(f.scores[k] for f in null) for k in null[0].scores},
-        "thresholds": results["search"]["thresholds"],
-    }
+    calibration = SearchCalibration(settings, report.null_models(found[: len(sets.null)]))
+    calibration = {**calibration.to_dict(), "thresholds": results["search"]["thresholds"]}
     return results, calibration
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
+from transit_classifier.search.calibration import POINTS
 from transit_classifier.search.flatten import SearchGrid, detrended
 from transit_classifier.search.grid import period_grid
-from transit_classifier.search.null import threshold_at_fap
+from transit_classifier.search.null import NullModel
 from transit_classifier.search.settings import SearchSettings
 from transit_classifier.simulate.injection import mes as mes_of
 from transit_classifier.simulate.orbits import transit_offset
@@ -23,7 +24,6 @@ from .search_injection import Injection, match, transits_with_data
 from .search_run import Found
 from .search_sets import Quarter
 
-FAPS = {"fap_1pct": 0.01, "fap_0p1pct": 0.001}
 MES_BINS = {"mes_7p1_to_10": (7.1, 10.0), "mes_10_to_15": (10.0, 15.0), "mes_ge_15": (15.0, np.inf)}
 KOI_MIN_TRANSITS = 3
 KOI_MIN_MES = 10.0
@@ -42,20 +42,22 @@ def rate(hits: int, n: int) -> dict[str, Any]:
     }
 
 
+def null_models(null: list[Found]) -> dict[str, NullModel]:
+    """One null distribution per candidate kind of the method."""
+    return {k: NullModel.fit(np.array([f.scores[k] for f in null])) for k in null[0].scores}
+
+
 def thresholds(null: list[Found]) -> dict[str, dict[str, float]]:
-    """Per-light-curve thresholds at each FAP of :data:`FAPS`, empirical as in DR25.
+    """Per-light-curve thresholds at each FAP of :data:`POINTS` (:class:`NullModel`).
 
     A method that calibrates several candidate kinds apart (the search: periodic trains and
     single events) splits the FAP evenly between them, so a light curve flagged by any kind
     stays within the FAP.
     """
-    kinds = list(null[0].scores)
+    models = null_models(null)
     return {
-        point: {
-            k: threshold_at_fap(np.array([f.scores[k] for f in null]), fap / len(kinds))
-            for k in kinds
-        }
-        for point, fap in FAPS.items()
+        point: {k: model.threshold(fap / len(models)) for k, model in models.items()}
+        for point, fap in POINTS.items()
     }
 
 
@@ -131,7 +133,7 @@ def ideal_recall(truth: list[Injection], trials: float) -> dict[str, Any]:
     Gaussian noise above the level that ``trials`` independent tests exceed with the FAP."""
     mes = np.array([t.mes for t in truth])
     out = {}
-    for point, fap in FAPS.items():
+    for point, fap in POINTS.items():
         level = norm.isf(fap / trials)
         found = norm.sf(level - mes)
         out[point] = {

@@ -73,30 +73,46 @@ def _segments(grid: SearchGrid) -> list[Segment]:
     return out
 
 
-def window_scores(grids: list[SearchGrid], model: Any, info: dict[str, Any]) -> np.ndarray:
-    """Each light curve's highest window probability (0 when no window can be scored)."""
+def _window_inputs(args: tuple[SearchGrid, dict[str, Any]]) -> np.ndarray:
+    """Network inputs of every scorable window of one light curve, as predict cuts them."""
+    grid, info = args
     rules = WindowRules.from_info(info)
+    windows = cut_windows(_segments(grid), rules.length, rules.inference_stride, True)
+    windows = windows.select(~too_sparse(windows, rules.max_missing_fraction))
+    if not len(windows):
+        return np.zeros((0, rules.length, len(info["channels"])), np.float32)
+    return preprocess(windows.flux, info["preprocess"])
+
+
+def window_scores(grids: list[SearchGrid], model: Any, info: dict[str, Any]) -> np.ndarray:
+    """Each light curve's highest window probability (0 when no window can be scored).
+
+    The windows are detrended on :data:`WORKERS` processes (wotan's biweight is most of the
+    cost), then scored in one batch per light curve."""
+    context = get_context("spawn")
+    tasks = [(g, info) for g in grids]
     best = np.zeros(len(grids))
-    for i, grid in enumerate(grids):
-        windows = cut_windows(_segments(grid), rules.length, rules.inference_stride, True)
-        windows = windows.select(~too_sparse(windows, rules.max_missing_fraction))
-        if len(windows):
-            X = preprocess(windows.flux, info["preprocess"])
-            best[i] = float(predict_proba(model, X).max())
+    with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=_one_thread) as pool:
+        for i, X in enumerate(pool.map(_window_inputs, tasks, chunksize=CHUNKSIZE)):
+            if len(X):
+                best[i] = float(predict_proba(model, X).max())
     return best
 
 
-def baseline_search(grid: SearchGrid, params: dict[str, Any], detrend_days: float) -> Found:
-    """wotan + BLS over one whole light curve, the period grid as dense as the evaluate stage's.
+def baseline_search(
+    grid: SearchGrid, params: dict[str, Any], detrend_days: float, method: str = "bls"
+) -> Found:
+    """wotan + BLS (or TLS) over one whole light curve, its SDE as the score.
 
     The window baseline searches ``evaluate.baseline.periods`` periods over one window; the
-    same phase resolution over a longer light curve needs proportionally more periods.
+    same phase resolution over a longer light curve needs proportionally more periods (TLS
+    makes its own grid over the same range).
     """
     base = params["evaluate"]["baseline"]
     span = float(grid.time[-1] - grid.time[0])
     n_periods = int(base["periods"] * span / window_days(params))
     search = BaselineSearch(
-        method="bls",
+        method=method,
         cadence_days=grid.cadence_days,
         detrend_window_days=detrend_days,
         periods=period_grid(span / params["search"]["min_transits"], n_periods),

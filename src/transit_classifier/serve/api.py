@@ -26,11 +26,13 @@ import pandas as pd
 
 from transit_classifier.errors import UserError
 from transit_classifier.io import save_figure
+from transit_classifier.search.calibration import SearchCalibration
 from transit_classifier.sources import inputs, lightcurve
 
 from . import predict as scoring
 from . import vetting
-from .artifact import DEFAULT_MODEL_DIR, load_threshold
+from .artifact import DEFAULT_MODEL_DIR, FIX, SEARCH_FILE, load_threshold
+from .candidates import CANDIDATE_KEYS, find_candidates, load_search
 
 CANDIDATE_COLUMNS = ("period", "epoch", "duration", "depth")
 COLUMNS = (
@@ -56,6 +58,7 @@ class TransitClassifier:
     info: dict[str, Any]
     setup: scoring.ModelSetup
     operating_point: str
+    search: SearchCalibration | None = None
 
     @property
     def threshold(self) -> float:
@@ -111,6 +114,27 @@ class TransitClassifier:
         if prediction.flagged.any():
             self._add_candidate(table, prediction, self._candidate(prediction, plot))
         return table
+
+    def candidates(
+        self, data: Any, flux: np.ndarray | None = None, name: str = "input"
+    ) -> pd.DataFrame:
+        """Search the whole light curve; one row per candidate, in detection order.
+
+        Takes the same inputs as :meth:`score`. Columns are those of ``predict --json``'s
+        ``candidates`` (period in days, NaN for a single event; epoch in the input's time
+        system; ``fap`` per light curve, from the null measured on real Kepler quarters;
+        ``verdict`` at FAP 1%).
+
+        Raises
+        ------
+        UserError
+            If the input cannot be read, or the model was released without a search
+            calibration.
+        """
+        if self.search is None:
+            raise UserError(f"this model has no search calibration ({SEARCH_FILE}); {FIX}")
+        rows = find_candidates(self._observations(data, flux, name), self.search)
+        return pd.DataFrame(rows, columns=list(CANDIDATE_KEYS))
 
     def vet(
         self,
@@ -222,4 +246,5 @@ def load_model(
     model_dir = DEFAULT_MODEL_DIR if path is None else Path(path)
     model, info = load_classifier(model_dir)
     point, threshold = load_threshold(model_dir, info, operating_point)
-    return TransitClassifier(model, info, scoring.model_setup(info, threshold), point)
+    setup = scoring.model_setup(info, threshold)
+    return TransitClassifier(model, info, setup, point, load_search(model_dir))

@@ -14,17 +14,21 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from tqdm import tqdm
 
 from transit_classifier.errors import UserError
+from transit_classifier.search.calibration import SearchCalibration
 from transit_classifier.sources import inputs
+from transit_classifier.sources.lightcurve import Observations
 from transit_classifier.stage import quiet_tensorflow
 
 from . import predict as scoring
 from . import scan, vetting
 from .artifact import DEFAULT_MODEL_DIR, load_threshold
+from .candidates import find_candidates, load_search
 from .figures import vetting_path
 from .scan_inputs import join_id_tokens
 
@@ -176,6 +180,20 @@ def _write_vetting(
     return None
 
 
+def _scorer(
+    model: Any, setup: scoring.ModelSetup, calibration: SearchCalibration | None
+) -> Callable[[Observations], scoring.Prediction]:
+    """Score one light curve's windows and, when the model ships a calibration, search it."""
+
+    def score(curve: Observations) -> scoring.Prediction:
+        prediction = scoring.predict_lightcurve(curve, model, setup)
+        if calibration is None:
+            return prediction
+        return replace(prediction, candidates=find_candidates(curve, calibration))
+
+    return score
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """Score every readable input; report each bad one on its own line and exit 1 if any failed.
 
@@ -189,14 +207,19 @@ def run_predict(args: argparse.Namespace) -> int:
     if threshold is None:
         threshold = load_threshold(args.model_dir, info, args.operating_point)[1]
     setup = scoring.model_setup(info, threshold)
+    calibration = load_search(args.model_dir)
     failures: list[str] = []
+    if calibration is None:
+        print(
+            f"warning: {args.model_dir}: no search calibration (search.json): windows are "
+            "scored, candidates skipped; rebuild the release with `dvc repro` for candidates",
+            file=sys.stderr,
+        )
     texts = join_id_tokens(args.inputs)
     curves = _each(texts, lambda text: inputs.load_input(text, args.cache_dir), "reading", failures)
     if args.stitch and len(curves) > 1:
         curves = _each([curves], inputs.stitch, "stitching", failures)
-    predictions = _each(
-        curves, lambda curve: scoring.predict_lightcurve(curve, model, setup), "scoring", failures
-    )
+    predictions = _each(curves, _scorer(model, setup, calibration), "scoring", failures)
     found = _candidates(predictions, setup, failures) if args.json or args.vet else {}
     if predictions and args.json:
         print(json.dumps(_with_candidates(scoring.to_records(predictions, setup), found), indent=2))

@@ -26,6 +26,8 @@ from transit_classifier.signal.preprocess import preprocess_inverted
 from transit_classifier.signal.windowing import WindowRules, Windows
 from transit_classifier.sources.lightcurve import Observations
 
+from .candidates import format_candidates
+
 TRANSIT, NO_TRANSIT, TOO_SPARSE = "transit", "no transit", "too sparse"
 
 
@@ -55,6 +57,7 @@ class Prediction:
     probability: np.ndarray  # (w,) NaN for windows too sparse to score
     inverted: np.ndarray  # (w,) probability of the window upside down (variability check)
     verdict: np.ndarray  # (w,) TRANSIT | NO_TRANSIT | TOO_SPARSE
+    candidates: list[dict[str, Any]] | None = None  # the whole-light-curve search (None: off)
 
     @property
     def flagged(self) -> np.ndarray:
@@ -208,7 +211,14 @@ def format_table(predictions: list[Prediction], threshold: float) -> str:
         return "  ".join(cells).rstrip()
 
     table = [line(header), line(tuple("-" * w for w in widths)), *map(line, rows)]
-    return "\n".join([*table, "", *(p.summary(threshold) for p in predictions)])
+    found = [
+        text
+        for p in predictions
+        if p.candidates is not None
+        for text in format_candidates(p.lightcurve.name, p.candidates)
+    ]
+    head = ["", "Candidates of the whole-light-curve search:"] if found else []
+    return "\n".join([*table, "", *(p.summary(threshold) for p in predictions), *head, *found])
 
 
 def _cell(probability: float) -> str:
@@ -235,6 +245,7 @@ def to_records(predictions: list[Prediction], setup: ModelSetup) -> dict[str, An
                 "n_scored": int(scored.sum()),
                 "n_flagged": int(p.flagged.sum()),
                 "max_probability": _number(np.nanmax(p.probability)),
+                "candidates": p.candidates,
                 "windows": [
                     {
                         "start": _number(s),

@@ -1,0 +1,107 @@
+"""Candidates of one light curve: the released search run on it, each with its FAP and verdict.
+
+Every input of ``predict``, the API and ``scan`` is searched whole (all its segments on one
+grid), beside the window table. A candidate is reported as ``"candidate"`` when its
+per-light-curve false-alarm probability is within the operating point, else
+``"below threshold"``: the weaker ones are kept so a user can see what the search saw.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from transit_classifier.errors import UserError
+from transit_classifier.search.calibration import POINTS, SearchCalibration
+from transit_classifier.search.candidates import Candidate
+from transit_classifier.search.flatten import search_grid
+from transit_classifier.sources.lightcurve import Observations
+
+from .artifact import FIX, SEARCH_FILE
+
+CANDIDATE_KEYS = (
+    "period", "period_err", "epoch", "epoch_err", "duration_hours", "depth_ppm", "depth_err_ppm",
+    "mes", "fap", "n_transits", "odd_even_sigma", "secondary_depth_ppm", "transit_times",
+    "verdict",
+)  # fmt: skip
+DEFAULT_POINT = "fap_1pct"
+CANDIDATE, BELOW = "candidate", "below threshold"
+MAX_JSON_BYTES = 20_000_000  # a calibration is ~100 kB; anything this large is not one
+
+
+def load_search(model_dir: str | Path) -> SearchCalibration | None:
+    """The model's search calibration, or None for a model released without one.
+
+    Raises
+    ------
+    UserError
+        If ``search.json`` exists but is not a calibration record.
+    """
+    path = Path(model_dir) / SEARCH_FILE
+    if not path.is_file():
+        return None
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise UserError(f"{path}: {path.stat().st_size:,} bytes, not a search calibration; {FIX}")
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise UserError(f"{path}: not JSON; {FIX}") from None
+    return SearchCalibration.from_dict(record, str(path))
+
+
+def _number(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), digits)
+
+
+def record(candidate: Candidate, fap: float, fap_limit: float) -> dict[str, Any]:
+    """One candidate as ``predict --json`` prints it (NaN and missing values are null)."""
+    return {
+        "period": _number(candidate.period, 7),
+        "period_err": _number(candidate.period_err, 7),
+        "epoch": _number(candidate.epoch),
+        "epoch_err": _number(candidate.epoch_err),
+        "duration_hours": _number(candidate.duration_hours, 3),
+        "depth_ppm": _number(candidate.depth_ppm, 1),
+        "depth_err_ppm": _number(candidate.depth_err_ppm, 1),
+        "mes": _number(candidate.mes, 3),
+        "fap": _number(fap, 8),
+        "n_transits": int(candidate.n_transits),
+        "odd_even_sigma": _number(candidate.odd_even_sigma, 3),
+        "secondary_depth_ppm": _number(candidate.secondary_depth_ppm, 1),
+        "transit_times": [_number(t) for t in candidate.transit_times],
+        "verdict": CANDIDATE if fap <= fap_limit else BELOW,
+    }
+
+
+def find_candidates(
+    curve: Observations, calibration: SearchCalibration, point: str = DEFAULT_POINT
+) -> list[dict[str, Any]]:
+    """Search one light curve whole; every candidate as a :func:`record`, in detection order.
+
+    Raises
+    ------
+    UserError
+        If the light curve spans less than a day, or ``point`` is not an operating point.
+    """
+    if point not in POINTS:
+        raise UserError(f"search operating point {point!r} unknown; use one of {sorted(POINTS)}")
+    settings = calibration.settings
+    result = settings.run(search_grid(curve, settings.cadence_days))
+    return [record(c, calibration.fap(c), POINTS[point]) for c in result.candidates]
+
+
+def format_candidates(name: str, candidates: list[dict[str, Any]]) -> list[str]:
+    """Text lines for one input: one line per candidate, or a line saying there is none."""
+    if not candidates:
+        return [f"{name}: no candidate above MES 6"]
+    lines = []
+    for i, c in enumerate(candidates, 1):
+        period = "single event" if c["period"] is None else f"P {c['period']:.5f} d"
+        lines.append(
+            f"{name}: #{i} {c['verdict']}: {period}, epoch {c['epoch']:.4f}, "
+            f"{c['duration_hours']:.1f} h, {c['depth_ppm']:.0f} ppm, MES {c['mes']:.1f}, "
+            f"{c['n_transits']} transit(s), FAP {c['fap']:.2g}"
+        )
+    return lines
