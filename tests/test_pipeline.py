@@ -56,13 +56,18 @@ def test_dvc_repro_end_to_end_is_reproducible(tmp_path):
         copy.mkdir()
         tiny.copy_repo(copy)
     lock = _repro(first)
-    assert set(lock["stages"]) == {"synthesize", "fetch_kepler", "prepare", "train", "evaluate"}
+    assert set(lock["stages"]) == {
+        "synthesize", "fetch_kepler", "prepare", "train", "search", "evaluate"
+    }  # fmt: skip
     details = ("network.json", "baseline.json", "head_to_head.json", "real_by_star.json")
     for name in (*details, "dataset.json", "train.json", "kepler.json"):
         assert (first / "metrics" / name).is_file(), name
     headline = json.loads((first / "metrics" / "evaluate.json").read_text())
     numbers = [v for block in headline.values() for v in block.values()]
-    assert len(numbers) == 12  # what `dvc exp show` prints: few enough to read
+    assert len(numbers) == 19  # what `dvc exp show` prints: few enough to read
+    search = json.loads((first / "metrics" / "search.json").read_text())
+    assert set(headline["search"]) >= {"koi_period_recovered", "quiet_quarter_far_0p1pct"}
+    assert search["search"]["n_null"] > 0 and (first / "model" / "search.json").is_file()
     network = json.loads((first / "metrics" / "network.json").read_text())
     assert headline["network"]["roc_auc"] == network["roc_auc"]
     for method in ("network", "baseline", "combined"):  # what the headline leaves out stays

@@ -33,6 +33,17 @@ TINY = {
         "injection_per_bin": 4,
         "baseline": {"periods": 200, "detrend_windows_days": [0.5]},
     },
+    "search": {  # a coarse grid and few injections: the stage's path, not its figures
+        "durations_hours": [2.0, 6.0],
+        "period_min_days": 1.0,
+        "oversample": 1.0,
+        "max_candidates": 2,
+        "null_scrambles": 0,
+        "injections_per_bin": 2,
+        "inject_period_days": [1.0, 10.0],
+        "baseline_nulls": 4,
+        "baseline_per_bin": 1,
+    },
 }
 
 

@@ -18,6 +18,7 @@ TAIL_QUANTILE = 0.9
 """Above this quantile of the null, FAPs come from a generalised Pareto fit to the exceedances
 (peaks over threshold): 1,000 nulls resolve a 1% FAP by counting, but not 0.05%."""
 MIN_TAIL = 20  # fewer exceedances than this: no fit, counts only
+MIN_COUNTED = 5  # a FAP that leaves at least this many null scores above it is counted
 
 
 def fap(score: float | np.ndarray, null_scores: np.ndarray) -> np.ndarray:
@@ -66,16 +67,19 @@ class NullModel:
         return float(np.mean(self.scores > self.level)) if self.scores.size else 0.0
 
     def fap(self, score: float) -> float:
-        """Share of null light curves whose best score reaches ``score``."""
-        if score <= self.level or not np.isfinite(self.scale):
-            return float(fap(score, self.scores))
+        """Share of null light curves whose best score reaches ``score``: counted while at
+        least :data:`MIN_COUNTED` null scores reach it, from the fitted tail beyond."""
+        counted = float(fap(score, self.scores))
+        if counted * (self.scores.size + 1) >= MIN_COUNTED + 1 or not np.isfinite(self.scale):
+            return counted
         return self.tail_fraction * float(
             genpareto.sf(score - self.level, self.shape, 0.0, self.scale)
         )
 
     def threshold(self, fap_level: float) -> float:
-        """The score whose :meth:`fap` is ``fap_level``."""
-        if fap_level >= self.tail_fraction or not np.isfinite(self.scale):
+        """The score whose :meth:`fap` is ``fap_level`` (counted where the null resolves it)."""
+        resolved = fap_level * (self.scores.size + 1) >= MIN_COUNTED + 1
+        if resolved or not np.isfinite(self.scale):
             return threshold_at_fap(self.scores, fap_level)
         ratio = fap_level / self.tail_fraction
         return self.level + float(genpareto.isf(ratio, self.shape, 0.0, self.scale))
