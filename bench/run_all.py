@@ -11,6 +11,7 @@ SCRIPTS = [
     "bench_baseline.py",
     "bench_inference.py",
     "bench_scan.py",
+    "bench_search.py",
 ]
 
 if __name__ == "__main__":

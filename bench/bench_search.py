@@ -1,0 +1,64 @@
+"""Whole-quarter search speed: this project's search beside wotan + BLS and TLS, per quarter.
+
+Run from the repository root after `dvc repro prepare` (it takes test stars' non-KOI quarters
+of the bundled Kepler data). Every method gets the same raw quarters, one thread each, one
+after the other, and does its own detrending: seconds per quarter from raw flux to its answer.
+The search's figure is with the default `search.max_candidates` (find, mask, search again) and
+with one candidate (all a false-alarm null needs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one thread each: methods compared per core
+
+from common import record, table  # noqa: E402
+
+from transit_classifier.judge.search_eval import build_sets  # noqa: E402
+from transit_classifier.judge.search_run import baseline_search  # noqa: E402
+from transit_classifier.params import load_params  # noqa: E402
+from transit_classifier.search.settings import SearchSettings  # noqa: E402
+
+PREPARED = "data/prepared"
+
+
+def timed(run, grids) -> float:
+    start = time.perf_counter()
+    for grid in grids:
+        run(grid)
+    return (time.perf_counter() - start) / len(grids)
+
+
+def main(count: int) -> None:
+    params = load_params()
+    params["search"]["injections_per_bin"] = 1
+    settings = SearchSettings.from_params(params)
+    grids = build_sets(params, PREPARED, settings).quiet[:count]
+    settings.run(grids[0])  # numba compiles once, outside the timing
+    window = settings.detrend_window_days
+    seconds = {
+        "search, 6 candidates": timed(settings.run, grids),
+        "search, 1 candidate": timed(lambda g: settings.run(g, 1), grids),
+        "wotan + BLS (whole-quarter grid)": timed(
+            lambda g: baseline_search(g, params, window, "bls"), grids
+        ),
+        "wotan + TLS": timed(lambda g: baseline_search(g, params, window, "tls"), grids),
+    }
+    ours = seconds["search, 6 candidates"]
+    rows = [[name, f"{s:.2f}", f"{s / ours:.1f}"] for name, s in seconds.items()]
+    body = table(["method", "seconds per quarter", "× the search's time"], rows)
+    body += (
+        f"\n\n{len(grids)} test-star non-KOI Kepler quarters ({grids[0].flux.size} cadences "
+        "or so), one thread each (`NUMBA_NUM_THREADS=1`), raw flux to answer. Rerun: "
+        "`python bench/bench_search.py`.\n"
+    )
+    record("Whole-quarter search (search / BLS / TLS)", body)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=12, help="quarters timed")
+    main(parser.parse_args().count)
