@@ -134,9 +134,10 @@ def at_duration_noise(stats: SingleEventStats, window: int) -> SingleEventStats:
     """
     ses = np.where(stats.denominator > 0, stats.ses, np.nan)
     scale = np.ones_like(ses)
-    for row in range(ses.shape[0]):
-        if np.isfinite(ses[row]).sum() >= MIN_WINDOW_POINTS:
-            scale[row] = _running_scatter(ses[row], window)
+    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):  # all-gap windows
+        for row in range(ses.shape[0]):
+            if np.isfinite(ses[row]).sum() >= MIN_WINDOW_POINTS:
+                scale[row] = _running_scatter(ses[row], window)
     var = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0) ** 2
     return SingleEventStats(
         numerator=stats.numerator / var,
