@@ -21,7 +21,13 @@ import pytest
 import transit_classifier
 from transit_classifier.serve import scan
 from transit_classifier.serve.scan_inputs import iter_inputs, join_id_tokens, normalise_id
-from transit_classifier.serve.scan_store import FAILURE_COLUMNS, WINDOW_COLUMNS, ScanStore
+from transit_classifier.serve.scan_store import (
+    FAILURE_COLUMNS,
+    SEARCH_COLUMNS,
+    SUMMARY_COLUMNS,
+    WINDOW_COLUMNS,
+    ScanStore,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kepler"
 GOOD = sorted(FIXTURES.glob("*.fits"))
@@ -85,6 +91,25 @@ def test_scan_writes_windows_candidates_and_failures(local_scan: ScanStore) -> N
     failures = local_scan.read("failures")
     assert {Path(p).name for p in failures["input"]} == TOO_SHORT
     assert failures["reason"].str.contains("too short").all()
+
+
+def test_every_scored_input_gets_a_summary_row_and_its_search_candidates(
+    local_scan: ScanStore,
+) -> None:
+    """The released search runs on every input beside the windows: one summary row each, and
+    Kepler-90's Q5 (h transits once, the inner planets many times) gets ranked candidates."""
+    summary = local_scan.read("summary")
+    windows = local_scan.read("windows")
+    assert sorted(summary["input_key"]) == sorted(windows["input_key"].unique())
+    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+    searched = local_scan.read("search")
+    assert list(searched.columns) == list(SEARCH_COLUMNS)
+    kepler90 = searched[searched["input"].str.contains("kplr011442793-2010174085026")]
+    assert len(kepler90) >= 1 and kepler90["rank"].tolist() == list(range(1, len(kepler90) + 1))
+    assert kepler90["fap"].between(0, 1).all() and kepler90["transit_times"].str.len().gt(0).all()
+    per_input = searched[searched["verdict"] == "candidate"].groupby("input_key").size()
+    counted = summary.set_index("input_key")["n_candidates"]
+    assert (counted[per_input.index] == per_input).all()
 
 
 def test_rerun_skips_everything(local_scan: ScanStore, capsys: pytest.CaptureFixture) -> None:

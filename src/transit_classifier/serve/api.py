@@ -107,9 +107,25 @@ class TransitClassifier:
         UserError
             For input that cannot be read or trusted (one line naming the fix).
         """
-        prediction = scoring.predict_lightcurve(
-            self._observations(data, flux, name), self.model, self.setup
-        )
+        return self._score_curve(self._observations(data, flux, name), plot)
+
+    def examine(
+        self,
+        data: Any,
+        flux: np.ndarray | None = None,
+        name: str = "input",
+        plot: str | Path | None = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """:meth:`score` and :meth:`candidates` of one light curve, read once (for ``scan``).
+
+        The candidates table is empty, with its columns, for a model without a calibration.
+        """
+        curve = self._observations(data, flux, name)
+        found = [] if self.search is None else find_candidates(curve, self.search)
+        return self._score_curve(curve, plot), pd.DataFrame(found, columns=list(CANDIDATE_KEYS))
+
+    def _score_curve(self, curve: lightcurve.Observations, plot: str | Path | None) -> pd.DataFrame:
+        prediction = scoring.predict_lightcurve(curve, self.model, self.setup)
         table = self._windows(prediction)
         if prediction.flagged.any():
             self._add_candidate(table, prediction, self._candidate(prediction, plot))

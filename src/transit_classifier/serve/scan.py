@@ -43,6 +43,7 @@ from .scan_inputs import Task, batched, join_id_tokens, pending
 from .scan_store import (
     FAILURE_COLUMNS,
     FORMATS,
+    SEARCH_COLUMNS,
     TABLES,
     WINDOW_COLUMNS,
     ScanStore,
@@ -110,7 +111,7 @@ def score_batch(
     With ``vet_dir`` (a folder), each flagged input's vetting PNG is written there.
     """
     classifier = cached_model(model_dir, operating_point)
-    windows, failures = [empty_frame(WINDOW_COLUMNS)], []
+    windows, searched, failures = [empty_frame(WINDOW_COLUMNS)], [empty_frame(SEARCH_COLUMNS)], []
     for task in tasks:
         tagged = {"input": task.input, "input_key": task.key, "model_hash": model_hash}
         try:
@@ -119,13 +120,20 @@ def score_batch(
                 if data.startswith("TIC "):
                     data = download_tic(int(data.split()[1]))
                 plot = None if vet_dir is None else vetting_path(vet_dir, task.input, task.key[:12])
-                table = classifier.score(data, plot=plot)
+                table, found = classifier.examine(data, plot=plot)
         except Exception as exc:  # per-input failures are rows, never fatal
             failures.append({**tagged, "reason": one_line(exc)})
         else:
             windows.append(table.assign(**tagged))
+            searched.append(search_rows(found).assign(**tagged))
     failed = pd.DataFrame(failures, columns=list(FAILURE_COLUMNS))
-    return pd.concat(windows, ignore_index=True), failed
+    return pd.concat(windows, ignore_index=True), failed, pd.concat(searched, ignore_index=True)
+
+
+def search_rows(found: pd.DataFrame) -> pd.DataFrame:
+    """The search's candidates as table rows: ranked, transit times as one text cell."""
+    times = [" ".join(f"{t:.6f}" for t in row if t is not None) for row in found["transit_times"]]
+    return found.assign(rank=range(1, len(found) + 1), transit_times=times)
 
 
 # --------------------------------------------------------------------------- driver
@@ -191,6 +199,7 @@ class Tally:
     failed: int = 0
     windows: int = 0
     candidates: int = 0
+    search_candidates: int = 0
 
 
 def dispatch(
@@ -212,9 +221,9 @@ def dispatch(
     )
     tally, reasons = Tally(), []
     for future in futures:
-        windows, failures = future.result()
+        windows, failures, searched = future.result()
         future.release()
-        store.write_batch(windows, failures)
+        store.write_batch(windows, failures, searched)
         next_batch = next(batches, None)
         if next_batch is not None:
             futures.add(client.submit(score_batch, next_batch, pure=False, **score))
@@ -222,6 +231,7 @@ def dispatch(
         tally.scored += windows["input_key"].nunique()
         tally.windows += len(windows)
         tally.candidates += int((windows["verdict"] == "transit").sum())
+        tally.search_candidates += int((searched["verdict"] == "candidate").sum())
         reasons.extend(failures["reason"].head(MAX_REPORTED - len(reasons)))
         bar.update(windows["input_key"].nunique() + len(failures))
     return tally, reasons
@@ -231,8 +241,9 @@ def report(tally: Tally, reasons: list[str], store: ScanStore) -> None:
     """One summary line on stdout; the first failure reasons as ``error:`` lines on stderr."""
     print(
         f"scanned {tally.scored + tally.failed} input(s) ({tally.failed} failed); "
-        f"{tally.windows} windows, {tally.candidates} candidate(s); tables: "
-        + ", ".join(str(store.directory(t)) for t in ("windows", "candidates", "failures"))
+        f"{tally.windows} windows, {tally.candidates} flagged; "
+        f"{tally.search_candidates} search candidate(s) at FAP 1%; tables: "
+        + ", ".join(str(store.directory(t)) for t in TABLES)
     )
     for reason in reasons:
         print(f"error: {reason}", file=sys.stderr)

@@ -49,8 +49,48 @@ FAILURE_COLUMNS = {
     "model_hash": "string",
     "reason": "string",
 }
-TABLES = ("windows", "candidates", "failures")
-TEXT = {n for n, kind in {**WINDOW_COLUMNS, **FAILURE_COLUMNS}.items() if kind == "string"}
+SEARCH_COLUMNS = {  # one row per candidate of the whole-light-curve search (predict --json's)
+    "input": "string",
+    "input_key": "string",
+    "model_hash": "string",
+    "rank": "int64",
+    "period": "float64",  # NaN for a single event
+    "period_err": "float64",
+    "epoch": "float64",
+    "epoch_err": "float64",
+    "duration_hours": "float64",
+    "depth_ppm": "float64",
+    "depth_err_ppm": "float64",
+    "mes": "float64",
+    "fap": "float64",
+    "n_transits": "int64",
+    "odd_even_sigma": "float64",
+    "secondary_depth_ppm": "float64",
+    "transit_times": "string",  # space-separated days
+    "verdict": "string",
+}
+SUMMARY_COLUMNS = {  # one row per scored input
+    "input": "string",
+    "input_key": "string",
+    "model_hash": "string",
+    "n_windows": "int64",
+    "n_flagged_windows": "int64",
+    "max_probability": "float64",
+    "n_candidates": "int64",  # search candidates within the FAP operating point
+    "best_period": "float64",
+    "best_epoch": "float64",
+    "best_depth_ppm": "float64",
+    "best_fap": "float64",
+}
+COLUMNS = {
+    "windows": WINDOW_COLUMNS,
+    "candidates": WINDOW_COLUMNS,  # the flagged windows
+    "failures": FAILURE_COLUMNS,
+    "search": SEARCH_COLUMNS,
+    "summary": SUMMARY_COLUMNS,
+}
+TABLES = tuple(COLUMNS)
+TEXT = {n for columns in COLUMNS.values() for n, kind in columns.items() if kind == "string"}
 
 
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
@@ -109,7 +149,7 @@ class ScanStore:
                     f"{path}: cannot create it ({exc.strerror}); choose another --out"
                 ) from None
         done = {part.name for part in self.parts("windows")}
-        for table in ("candidates", "failures"):
+        for table in ("candidates", "failures", "search", "summary"):
             for part in self.parts(table):
                 if part.name not in done or (forget_failures and table == "failures"):
                     part.unlink()
@@ -128,16 +168,27 @@ class ScanStore:
 
     def read(self, table: str) -> pd.DataFrame:
         """One whole table as a DataFrame (for summaries and tests; a sweep's may be large)."""
-        columns = FAILURE_COLUMNS if table == "failures" else WINDOW_COLUMNS
+        columns = COLUMNS[table]
         frames = [self._read(part, list(columns)) for part in sorted(self.parts(table))]
         return typed(pd.concat([empty_frame(columns), *frames]), columns)
 
-    def write_batch(self, windows: pd.DataFrame, failures: pd.DataFrame) -> None:
-        """Append one batch: its candidates and failures parts, then its windows part."""
+    def write_batch(
+        self,
+        windows: pd.DataFrame,
+        failures: pd.DataFrame,
+        searched: pd.DataFrame | None = None,
+    ) -> None:
+        """Append one batch: its candidates, failures, search and summary parts, then its
+        windows part (written last: a batch is done when its windows part exists)."""
         name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.{self.fmt}"
         windows = typed(windows, WINDOW_COLUMNS)
+        searched = typed(
+            searched if searched is not None else empty_frame(SEARCH_COLUMNS), SEARCH_COLUMNS
+        )
         self._write(windows[windows["verdict"] == "transit"], "candidates", name)
         self._write(typed(failures, FAILURE_COLUMNS), "failures", name)
+        self._write(searched, "search", name)
+        self._write(summary(windows, searched), "summary", name)
         self._write(windows, "windows", name)
 
     def _write(self, frame: pd.DataFrame, table: str, name: str) -> None:
@@ -151,3 +202,20 @@ class ScanStore:
         if self.fmt == "parquet":
             return pd.read_parquet(part, columns=columns, engine="pyarrow")
         return pd.read_csv(part, usecols=columns, dtype={name: str for name in TEXT & set(columns)})
+
+
+def summary(windows: pd.DataFrame, searched: pd.DataFrame) -> pd.DataFrame:
+    """One row per scored input: its windows in brief and its best search candidate."""
+    keys = ["input", "input_key", "model_hash"]
+    rows = windows.groupby(keys, sort=False).agg(
+        n_windows=("verdict", "size"),
+        n_flagged_windows=("verdict", lambda v: int((v == "transit").sum())),
+        max_probability=("probability", "max"),
+    )
+    chosen = searched[searched["verdict"] == "candidate"]
+    counts = chosen.groupby(keys, sort=False).size().rename("n_candidates")
+    best = searched.sort_values("fap", kind="stable").groupby(keys, sort=False).first()
+    best = best[["period", "epoch", "depth_ppm", "fap"]].add_prefix("best_")
+    frame = rows.join(counts).join(best).reset_index()
+    frame["n_candidates"] = frame["n_candidates"].fillna(0)
+    return typed(frame, SUMMARY_COLUMNS)
