@@ -148,6 +148,8 @@ def test_null_model_counts_its_body_and_extrapolates_its_tail():
     assert null.fap(null.level - 1.0) == pytest.approx(fap(null.level - 1.0, null.scores))
     again = NullModel.from_dict(null.to_dict())
     assert again.threshold(0.0005) == pytest.approx(strict)
+    empty = NullModel.fit(np.array([np.nan, -np.inf, 5.0, 6.0]))  # no candidate: lowest
+    assert np.isfinite(empty.scores).all() and empty.fap(5.5) == pytest.approx(2 / 5)
 
 
 def test_custom_ses_is_folded():

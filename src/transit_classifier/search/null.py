@@ -19,6 +19,7 @@ TAIL_QUANTILE = 0.9
 (peaks over threshold): 1,000 nulls resolve a 1% FAP by counting, but not 0.05%."""
 MIN_TAIL = 20  # fewer exceedances than this: no fit, counts only
 MIN_COUNTED = 5  # a FAP that leaves at least this many null scores above it is counted
+NO_CANDIDATE = 0.0  # the score of a null light curve with no candidate at all: below any cut
 
 
 def fap(score: float | np.ndarray, null_scores: np.ndarray) -> np.ndarray:
@@ -54,7 +55,10 @@ class NullModel:
 
     @classmethod
     def fit(cls, scores: np.ndarray) -> NullModel:
-        scores = np.sort(np.asarray(scores, dtype=float))
+        """Fit the tail; a light curve with no candidate (a non-finite score) counts as
+        :data:`NO_CANDIDATE`, so it is stored as a number and ranks below every threshold."""
+        scores = np.asarray(scores, dtype=float)
+        scores = np.sort(np.where(np.isfinite(scores), scores, NO_CANDIDATE))
         level = float(np.quantile(scores, TAIL_QUANTILE)) if scores.size else np.inf
         excess = scores[scores > level] - level
         if excess.size < MIN_TAIL:
@@ -94,8 +98,11 @@ class NullModel:
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> NullModel:
+        scores = np.asarray(record["scores"], dtype=float)
+        if not np.isfinite(scores).all():
+            raise ValueError("null scores must be finite")
         return cls(
-            np.asarray(record["scores"], dtype=float),
+            scores,
             float(record["level"]),
             float(record["shape"]),
             float(record["scale"]),

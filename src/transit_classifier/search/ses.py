@@ -52,6 +52,11 @@ class SingleEventStats:
 
 def _running_scatter(flux: np.ndarray, window: int) -> np.ndarray:
     """Robust (MAD) scatter in a centred window, vectorised over a strided set of windows."""
+    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):  # all-gap windows
+        return _scatter(flux, window)
+
+
+def _scatter(flux: np.ndarray, window: int) -> np.ndarray:
     n = flux.size
     if n <= window:
         return np.full(n, mad_std(flux, ignore_nan=True))
@@ -60,9 +65,7 @@ def _running_scatter(flux: np.ndarray, window: int) -> np.ndarray:
     step = max(1, int(window * NOISE_STEP_FRACTION))
     windows = sliding_window_view(padded, window)[:n:step]  # window i is centred on cadence i
     centres = np.arange(0, n, step)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # windows entirely inside a gap
-        scatter = mad_std(windows, axis=1, ignore_nan=True)
+    scatter = mad_std(windows, axis=1, ignore_nan=True)
     enough = np.isfinite(windows).sum(axis=1) >= MIN_WINDOW_POINTS
     ok = enough & np.isfinite(scatter) & (scatter > 0)
     if not ok.any():
@@ -134,10 +137,9 @@ def at_duration_noise(stats: SingleEventStats, window: int) -> SingleEventStats:
     """
     ses = np.where(stats.denominator > 0, stats.ses, np.nan)
     scale = np.ones_like(ses)
-    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):  # all-gap windows
-        for row in range(ses.shape[0]):
-            if np.isfinite(ses[row]).sum() >= MIN_WINDOW_POINTS:
-                scale[row] = _running_scatter(ses[row], window)
+    for row in range(ses.shape[0]):
+        if np.isfinite(ses[row]).sum() >= MIN_WINDOW_POINTS:
+            scale[row] = _running_scatter(ses[row], window)
     var = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0) ** 2
     return SingleEventStats(
         numerator=stats.numerator / var,
