@@ -570,3 +570,16 @@ def test_model_without_search_calibration_warns_and_scores_windows(
     code, out, err = run(capsys, "predict", path, "--json", "--model-dir", bare)
     assert code == 0 and "no search calibration" in err
     assert json.loads(out)["inputs"][0]["candidates"] is None
+
+
+def test_api_candidates_and_examine_read_once(model_dir) -> None:
+    import transit_classifier as tc
+    from transit_classifier.serve.candidates import CANDIDATE_KEYS
+
+    model = tc.load_model(model_dir)
+    frame = light_curve(12.0, transit_at=6.0)
+    table = model.candidates(frame["Time"].to_numpy(), frame["FLUX"].to_numpy(), name="mine")
+    assert list(table.columns) == list(CANDIDATE_KEYS) and len(table) >= 1
+    assert table.iloc[0]["verdict"] == "candidate" and np.isnan(table.iloc[0]["period"])
+    windows, found = model.examine(frame["Time"].to_numpy(), frame["FLUX"].to_numpy())
+    assert len(windows) == 5 and found.iloc[0]["epoch"] == pytest.approx(table.iloc[0]["epoch"])

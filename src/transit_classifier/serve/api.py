@@ -32,7 +32,7 @@ from transit_classifier.sources import inputs, lightcurve
 from . import predict as scoring
 from . import vetting
 from .artifact import DEFAULT_MODEL_DIR, FIX, SEARCH_FILE, load_threshold
-from .candidates import CANDIDATE_KEYS, find_candidates, load_search
+from .candidates import candidates_frame, find_candidates, load_search
 
 CANDIDATE_COLUMNS = ("period", "epoch", "duration", "depth")
 COLUMNS = (
@@ -122,7 +122,7 @@ class TransitClassifier:
         """
         curve = self._observations(data, flux, name)
         found = [] if self.search is None else find_candidates(curve, self.search)
-        return self._score_curve(curve, plot), pd.DataFrame(found, columns=list(CANDIDATE_KEYS))
+        return self._score_curve(curve, plot), candidates_frame(found)
 
     def _score_curve(self, curve: lightcurve.Observations, plot: str | Path | None) -> pd.DataFrame:
         prediction = scoring.predict_lightcurve(curve, self.model, self.setup)
@@ -149,8 +149,7 @@ class TransitClassifier:
         """
         if self.search is None:
             raise UserError(f"this model has no search calibration ({SEARCH_FILE}); {FIX}")
-        rows = find_candidates(self._observations(data, flux, name), self.search)
-        return pd.DataFrame(rows, columns=list(CANDIDATE_KEYS))
+        return candidates_frame(find_candidates(self._observations(data, flux, name), self.search))
 
     def vet(
         self,

@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from transit_classifier.errors import UserError
 from transit_classifier.search.calibration import POINTS, SearchCalibration
 from transit_classifier.search.candidates import Candidate
@@ -90,6 +92,15 @@ def find_candidates(
     settings = calibration.settings
     result = settings.run(search_grid(curve, settings.cadence_days))
     return [record(c, calibration.fap(c), POINTS[point]) for c in result.candidates]
+
+
+def candidates_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Candidates as a table: numbers as floats (a missing one, like a single event's period,
+    is NaN), transit times as lists, verdicts as text."""
+    frame = pd.DataFrame(rows, columns=list(CANDIDATE_KEYS))
+    numeric = [k for k in CANDIDATE_KEYS if k not in ("transit_times", "verdict")]
+    frame[numeric] = frame[numeric].astype(float)
+    return frame
 
 
 def format_candidates(name: str, candidates: list[dict[str, Any]]) -> list[str]:
