@@ -223,6 +223,16 @@ def _rate(block: dict) -> str:
     return f"{block['rate']:.2f} ({block['hits']}/{block['n']}, {interval})"
 
 
+FAP_TEXT = {"fap_1pct": "1%", "fap_0p1pct": "0.1%"}
+PERIOD_TEXT = {
+    "0p5_to_2": "0.5–2 d",
+    "2_to_10": "2–10 d",
+    "10_to_40": "10–40 d",
+    "long": "over 40 d",
+    "single": "one transit",
+}
+
+
 def search_section(search: dict) -> str:
     """The light-curve search against the window network, wotan + BLS and the ideal detector,
     at per-light-curve FAP 1% and 0.1%, from ``metrics/search.json``."""
@@ -238,7 +248,9 @@ def search_section(search: dict) -> str:
         for point in ("fap_1pct", "fap_0p1pct"):
             far = block["false_alarms"]["quiet_test_quarters"][point]
             cells = [_rate(block["recall"][point][b]) for b in bins]
-            lines.append(f"| {label} | {point[4:]} | " + " | ".join(cells) + f" | {_rate(far)} |")
+            lines.append(
+                f"| {label} | {FAP_TEXT[point]} | " + " | ".join(cells) + f" | {_rate(far)} |"
+            )
     for point in ("fap_1pct", "fap_0p1pct"):
         ideal = search["ideal"][point]
         cells = [f"{ideal[b]:.2f}" for b in bins]
@@ -251,9 +263,8 @@ def search_section(search: dict) -> str:
     inverted = search["search"]["false_alarms"]["inverted_test_quarters"]
     periods = search["search"]["recall"]["fap_0p1pct"]
     by_period = ", ".join(
-        f"{k[7:].replace('p', '.').replace('_to_', '–')} d {_rate(v)}"
-        for k, v in periods.items() if k.startswith("period_")
-    )  # fmt: skip
+        f"{PERIOD_TEXT[k[7:]]} {_rate(v)}" for k, v in periods.items() if k.startswith("period_")
+    )
     intro = (
         "Generated from `metrics/search.json` (the `search` stage). Every method's "
         "per-light-curve threshold comes from the same null light curves of training and "

@@ -30,6 +30,8 @@ CANDIDATE_KEYS = (
 )  # fmt: skip
 DEFAULT_POINT = "fap_1pct"
 CANDIDATE, BELOW = "candidate", "below threshold"
+FAP_DIGITS = 8  # decimals of a FAP in the output; smaller ones print as below the floor
+FAP_DIGITS_FLOOR = 10.0**-FAP_DIGITS
 MAX_JSON_BYTES = 20_000_000  # a calibration is ~100 kB; anything this large is not one
 
 
@@ -68,7 +70,7 @@ def record(candidate: Candidate, fap: float, fap_limit: float) -> dict[str, Any]
         "depth_ppm": _number(candidate.depth_ppm, 1),
         "depth_err_ppm": _number(candidate.depth_err_ppm, 1),
         "mes": _number(candidate.mes, 3),
-        "fap": _number(fap, 8),
+        "fap": _number(fap, FAP_DIGITS),
         "n_transits": int(candidate.n_transits),
         "odd_even_sigma": _number(candidate.odd_even_sigma, 3),
         "secondary_depth_ppm": _number(candidate.secondary_depth_ppm, 1),
@@ -103,6 +105,10 @@ def candidates_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def _fap_text(fap: float) -> str:
+    return f"{fap:.2g}" if fap > FAP_DIGITS_FLOOR else f"< {FAP_DIGITS_FLOOR:g}"
+
+
 def format_candidates(name: str, candidates: list[dict[str, Any]]) -> list[str]:
     """Text lines for one input: one line per candidate, or a line saying there is none."""
     if not candidates:
@@ -113,6 +119,6 @@ def format_candidates(name: str, candidates: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"{name}: #{i} {c['verdict']}: {period}, epoch {c['epoch']:.4f}, "
             f"{c['duration_hours']:.1f} h, {c['depth_ppm']:.0f} ppm, MES {c['mes']:.1f}, "
-            f"{c['n_transits']} transit(s), FAP {c['fap']:.2g}"
+            f"{c['n_transits']} transit(s), FAP {_fap_text(c['fap'])}"
         )
     return lines
