@@ -19,10 +19,7 @@ def main() -> None:
     write_json(paths.calibration, calibration)
     write_json(paths.metrics, results)
     search = results["search"]
-    print(
-        f"search: {search['n_null']} null light curves, thresholds {search['thresholds']}, "
-        f"{results['timing_s']['total']:.0f} s"
-    )
+    print(f"search: {search['n_null']} null light curves, thresholds {search['thresholds']}")
 
 
 if __name__ == "__main__":

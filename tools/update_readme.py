@@ -280,8 +280,7 @@ def search_section(search: dict) -> str:
         f"Period right among recovered injections with 3+ transits at MES ≥ 10: {_rate(right)}.",
         "Test stars' confirmed KOIs with 3+ transits in a quarter and expected MES ≥ 10, "
         f"found with the right period at FAP 0.1%: {_rate(koi)}.",
-        f"Null light curves: {search['search']['n_null']}; the search stage took "
-        f"{search['timing_s']['total']:.0f} s on the machine of `bench/RESULTS.md`.",
+        f"Null light curves: {search['search']['n_null']}.",
     ]
     title = "### The light-curve search (whole quarters of test stars)"
     return "\n".join([title, "", intro, "", *lines, "", *(f"- {n}" for n in notes)])

@@ -102,7 +102,8 @@ def evaluate_search(
     results["window_network"] = _judge(sets, network, sets.injected)
     results["baseline"] = _baseline(params, sets, settings)
     results["ideal"] = report.ideal_recall(sets.injected, report.trials(sets.quiet, settings))
-    results["timing_s"] = {"search": searched, "total": time.perf_counter() - start}
+    total = time.perf_counter() - start  # printed, never stored: outputs must not depend on it
+    print(f"search stage: {searched:.0f} s searching, {total:.0f} s in all")
     calibration = SearchCalibration(settings, report.null_models(found[: len(sets.null)]))
     calibration = {**calibration.to_dict(), "thresholds": results["search"]["thresholds"]}
     return results, calibration

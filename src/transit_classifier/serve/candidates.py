@@ -122,3 +122,9 @@ def format_candidates(name: str, candidates: list[dict[str, Any]]) -> list[str]:
             f"{c['n_transits']} transit(s), FAP {_fap_text(c['fap'])}"
         )
     return lines
+
+
+def table_rows(found: pd.DataFrame) -> pd.DataFrame:
+    """The search's candidates as table rows: ranked, transit times as one text cell."""
+    times = [" ".join(f"{t:.6f}" for t in row if t is not None) for row in found["transit_times"]]
+    return found.assign(rank=range(1, len(found) + 1), transit_times=times)

@@ -38,6 +38,7 @@ from transit_classifier.stage import quiet_tensorflow
 
 from .api import TransitClassifier, load_model
 from .artifact import DEFAULT_MODEL_DIR, FIX, load_threshold
+from .candidates import table_rows
 from .figures import vetting_path
 from .scan_inputs import Task, batched, join_id_tokens, pending
 from .scan_store import (
@@ -125,15 +126,9 @@ def score_batch(
             failures.append({**tagged, "reason": one_line(exc)})
         else:
             windows.append(table.assign(**tagged))
-            searched.append(search_rows(found).assign(**tagged))
+            searched.append(table_rows(found).assign(**tagged))
     failed = pd.DataFrame(failures, columns=list(FAILURE_COLUMNS))
     return pd.concat(windows, ignore_index=True), failed, pd.concat(searched, ignore_index=True)
-
-
-def search_rows(found: pd.DataFrame) -> pd.DataFrame:
-    """The search's candidates as table rows: ranked, transit times as one text cell."""
-    times = [" ".join(f"{t:.6f}" for t in row if t is not None) for row in found["transit_times"]]
-    return found.assign(rank=range(1, len(found) + 1), transit_times=times)
 
 
 # --------------------------------------------------------------------------- driver
