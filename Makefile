@@ -24,7 +24,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff check src tests bench tools studies
 
 bench: setup
 	$(BIN)/python bench/run_all.py
