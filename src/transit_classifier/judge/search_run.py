@@ -128,7 +128,7 @@ def baseline_search(
     candidate = Candidate(
         period=float(row["period_days"]), period_err=None, epoch=float(t0), epoch_err=None,
         duration_hours=float(row["duration_hours"]), depth_ppm=float(row["depth_ppm"]),
-        depth_err_ppm=None, mes=float(row["depth_snr"]), score=float(row["sde"]),
+        depth_err_ppm=None, mes=float(row[search.statistics[-1]]), score=float(row["sde"]),
         n_transits=int(times.size), odd_even_sigma=float("nan"),
         secondary_depth_ppm=float("nan"), transit_times=times.tolist(), single_event_ses=[],
         kind="periodic",
