@@ -55,26 +55,27 @@ def load_search(model_dir: str | Path) -> SearchCalibration | None:
     return SearchCalibration.from_dict(record, str(path))
 
 
-def _number(value: float | None, digits: int = 6) -> float | None:
+def json_number(value: float | None, digits: int = 6) -> float | None:
+    """A number for JSON output: rounded, and null when missing, NaN or infinite."""
     return None if value is None or not math.isfinite(value) else round(float(value), digits)
 
 
 def record(candidate: Candidate, fap: float, fap_limit: float) -> dict[str, Any]:
     """One candidate as ``predict --json`` prints it (NaN and missing values are null)."""
     return {
-        "period": _number(candidate.period, 7),
-        "period_err": _number(candidate.period_err, 7),
-        "epoch": _number(candidate.epoch),
-        "epoch_err": _number(candidate.epoch_err),
-        "duration_hours": _number(candidate.duration_hours, 3),
-        "depth_ppm": _number(candidate.depth_ppm, 1),
-        "depth_err_ppm": _number(candidate.depth_err_ppm, 1),
-        "mes": _number(candidate.mes, 3),
-        "fap": _number(fap, FAP_DIGITS),
+        "period": json_number(candidate.period, 7),
+        "period_err": json_number(candidate.period_err, 7),
+        "epoch": json_number(candidate.epoch),
+        "epoch_err": json_number(candidate.epoch_err),
+        "duration_hours": json_number(candidate.duration_hours, 3),
+        "depth_ppm": json_number(candidate.depth_ppm, 1),
+        "depth_err_ppm": json_number(candidate.depth_err_ppm, 1),
+        "mes": json_number(candidate.mes, 3),
+        "fap": json_number(fap, FAP_DIGITS),
         "n_transits": int(candidate.n_transits),
-        "odd_even_sigma": _number(candidate.odd_even_sigma, 3),
-        "secondary_depth_ppm": _number(candidate.secondary_depth_ppm, 1),
-        "transit_times": [_number(t) for t in candidate.transit_times],
+        "odd_even_sigma": json_number(candidate.odd_even_sigma, 3),
+        "secondary_depth_ppm": json_number(candidate.secondary_depth_ppm, 1),
+        "transit_times": [json_number(t) for t in candidate.transit_times],
         "verdict": CANDIDATE if fap <= fap_limit else BELOW,
     }
 

@@ -26,7 +26,7 @@ from transit_classifier.signal.preprocess import preprocess_inverted
 from transit_classifier.signal.windowing import WindowRules, Windows
 from transit_classifier.sources.lightcurve import Observations
 
-from .candidates import format_candidates
+from .candidates import format_candidates, json_number
 
 TRANSIT, NO_TRANSIT, TOO_SPARSE = "transit", "no transit", "too sparse"
 
@@ -225,10 +225,6 @@ def _cell(probability: float) -> str:
     return "-" if np.isnan(probability) else f"{probability:.4f}"
 
 
-def _number(value: float, digits: int = 6) -> float | None:
-    return round(float(value), digits) if np.isfinite(value) else None
-
-
 def to_records(predictions: list[Prediction], setup: ModelSetup) -> dict[str, Any]:
     """The machine-readable result behind ``--json``; NaN becomes null."""
     inputs = []
@@ -239,20 +235,20 @@ def to_records(predictions: list[Prediction], setup: ModelSetup) -> dict[str, An
                 "input": p.lightcurve.name,
                 "source": p.lightcurve.source,
                 "n_points": int(np.isfinite(p.lightcurve.flux).sum()),
-                "time_start": _number(p.grid_time[0]),
-                "time_end": _number(p.grid_time[-1]),
+                "time_start": json_number(p.grid_time[0]),
+                "time_end": json_number(p.grid_time[-1]),
                 "n_windows": len(p.verdict),
                 "n_scored": int(scored.sum()),
                 "n_flagged": int(p.flagged.sum()),
-                "max_probability": _number(np.nanmax(p.probability)),
+                "max_probability": json_number(np.nanmax(p.probability)),
                 "candidates": p.candidates,
                 "windows": [
                     {
-                        "start": _number(s),
-                        "end": _number(e),
-                        "probability": _number(q),
-                        "inverted_probability": _number(i),
-                        "missing_fraction": _number(m, 4),
+                        "start": json_number(s),
+                        "end": json_number(e),
+                        "probability": json_number(q),
+                        "inverted_probability": json_number(i),
+                        "missing_fraction": json_number(m, 4),
                         "verdict": str(v),
                     }
                     for s, e, q, i, m, v in zip(
@@ -268,10 +264,10 @@ def to_records(predictions: list[Prediction], setup: ModelSetup) -> dict[str, An
             }
         )
     return {
-        "threshold": _number(setup.threshold),
+        "threshold": json_number(setup.threshold),
         "window_length": setup.rules.length,
         "cadence_minutes": setup.rules.cadence_minutes,
         "max_missing_fraction": setup.rules.max_missing_fraction,
-        "window_days": _number(setup.window_days),
+        "window_days": json_number(setup.window_days),
         "inputs": inputs,
     }
