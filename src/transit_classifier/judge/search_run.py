@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
+import numba
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from transit_classifier.learn.model import predict_proba
 from transit_classifier.params import window_days
@@ -28,7 +29,7 @@ from transit_classifier.signal.windowing import Segment, WindowRules, cut_window
 from .baseline import BaselineSearch, period_grid
 
 KINDS = ("periodic", "single")  # the search's candidate kinds, each with its own null
-WORKERS = 2  # one per core, one numba thread each (set before numba starts)
+WORKERS = 2  # one per core, one numba and one BLAS thread each
 CHUNKSIZE = 8  # light curves per task: pickling a grid costs little next to its search
 
 
@@ -42,8 +43,14 @@ class Found:
 
 
 def _one_thread() -> None:
-    os.environ["NUMBA_NUM_THREADS"] = "1"
-    os.environ["OMP_NUM_THREADS"] = "1"
+    """Limit a worker to one thread of each pool, through the pools' runtime calls.
+
+    Environment variables cannot do it here: the worker has already imported numba and NumPy
+    while unpickling this function, and numba refuses a changed ``NUMBA_NUM_THREADS`` once its
+    pool is up (the CI failure of 2026-12-07).
+    """
+    numba.set_num_threads(1)
+    threadpool_limits(1)
 
 
 def _search_one(args: tuple[SearchSettings, SearchGrid, int | None]) -> Found:
