@@ -240,3 +240,45 @@ def test_combined_score_takes_the_rarer_of_the_two_validation_tail_fractions():
     assert combined["test"] == pytest.approx([0.0, -0.01, -0.5])
     # a higher score on both methods is never a less transit-like combination
     assert np.all(np.diff(combined["val"]) >= 0)
+
+
+def _hand_written_bootstrap(labels, scores, threshold, rng, n_resamples):
+    """The loop-free percentile bootstrap this module had before scipy.stats.bootstrap."""
+    indices = rng.integers(0, len(labels), size=(n_resamples, len(labels)))
+    metrics = ev.resample_metrics(labels, scores, threshold, indices)
+    names = (("roc_auc", "roc_auc"), ("pr_auc", "pr_auc"), ("f1", "transit_f1"))
+    return int(metrics["valid"].sum()), {
+        key: tuple(np.percentile(metrics[name], [2.5, 97.5])) for name, key in names
+    }
+
+
+@pytest.mark.parametrize(
+    ("n", "n_pos", "threshold", "seed"), [(300, 30, 0.75, 7), (20, 1, 0.5, 0), (60, 3, 0.0, 5)]
+)
+def test_scipy_bootstrap_gives_the_hand_written_intervals(n, n_pos, threshold, seed):
+    """Same seed, same resamples, same percentiles: scipy draws the indices exactly as the old
+    code did (one ``rng.integers(0, n, (resamples, n))``); only the last bit may differ."""
+    labels, scores = scored_set(n, n_pos, 1.5, seed=seed)
+    got = ev.bootstrap_intervals(labels, scores, threshold, make_rng(seed, "bootstrap"), 400)
+    used, expected = _hand_written_bootstrap(
+        labels, scores, threshold, make_rng(seed, "bootstrap"), 400
+    )
+    assert got["used"] == used and got["skipped_single_class"] == 400 - used
+    for key, (low, high) in expected.items():
+        assert (got[key]["low"], got[key]["high"]) == pytest.approx((low, high), rel=1e-12)
+
+
+def test_wilson_interval_is_astropy_and_matches_the_hand_written_formula():
+    """astropy's z is 1.959963984540054 where ours was typed as 1.959964: bounds agree to 1e-8."""
+    hits = np.array([0, 1, 5, 19, 20, 0, 3])
+    n = np.array([20, 20, 20, 20, 20, 0, 7])
+    z = 1.959964
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = hits / n
+        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    low, high = ev.wilson_interval(hits, n)
+    np.testing.assert_allclose(low, np.clip(centre - half, 0, 1), atol=1e-8)
+    np.testing.assert_allclose(high, np.clip(centre + half, 0, 1), atol=1e-8)
+    assert np.isnan(low[5]) and np.isnan(high[5])  # an empty bin has no interval
+    assert low[0] == 0.0 and high[4] == pytest.approx(1.0)

@@ -10,10 +10,13 @@ same bootstrap draws).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from astropy.stats import binom_conf_interval
+from scipy import stats
 from sklearn.metrics import (
     average_precision_score,
     classification_report,
@@ -27,7 +30,6 @@ from transit_classifier.seeding import make_rng
 
 CLASS_NAMES = ("no_transit", "transit")
 CONFIDENCE = 0.95
-WILSON_Z = 1.959964
 
 
 # ---------------------------------------------------------------------- thresholds
@@ -242,6 +244,9 @@ def _sorted_counts(
     return sorted_scores, sorted_y, group_ends, counts
 
 
+BOOTSTRAPPED = (("roc_auc", "roc_auc"), ("pr_auc", "pr_auc"), ("f1", "transit_f1"))
+
+
 def bootstrap_intervals(
     labels: np.ndarray,
     scores: np.ndarray,
@@ -249,28 +254,45 @@ def bootstrap_intervals(
     rng: np.random.Generator,
     n_resamples: int,
 ) -> dict[str, Any]:
-    """95% percentile intervals of ROC-AUC, PR-AUC and transit F1 over bootstrap resamples.
+    """95% percentile intervals of ROC-AUC, PR-AUC and transit F1 by ``scipy.stats.bootstrap``.
 
-    All resample indices are drawn at once (one call to ``rng``), so the same
-    seed gives the same intervals. Resamples without both classes are skipped
-    and counted. ``n_positive`` is reported because with a handful of transits
-    the interval is wide, and it should look wide.
+    scipy resamples the light curves' indices (one ``rng.integers`` draw, so the
+    same seed gives the same intervals) and :func:`resample_metrics` scores all
+    resamples at once. A resample holding one class has no AUC: it is NaN in
+    the bootstrap distribution, counted in ``skipped_single_class`` and left out
+    of the percentiles (scipy's own interval turns NaN as soon as one is there).
+    ``n_positive`` is reported because with a handful of transits the interval
+    is wide, and it should look wide.
     """
     y = binary(labels)
-    indices = rng.integers(0, y.size, size=(n_resamples, y.size))
-    metrics = resample_metrics(y, scores, threshold, indices)
-    used = int(metrics["valid"].sum())
-    out: dict[str, Any] = {
-        "resamples": int(n_resamples),
-        "used": used,
-        "skipped_single_class": int(n_resamples - used),
-        "confidence": CONFIDENCE,
-        "n_positive": int(y.sum()),
-    }
-    tail = 100 * (1 - CONFIDENCE) / 2
-    for name, key in (("roc_auc", "roc_auc"), ("pr_auc", "pr_auc"), ("f1", "transit_f1")):
-        values = metrics[name]
-        low, high = np.percentile(values, [tail, 100 - tail]) if used else (None, None)
+    distribution = np.full((len(BOOTSTRAPPED), n_resamples), np.nan)
+    if y.any() and not y.all():  # else no resample can hold both classes
+
+        def statistic(indices: np.ndarray, axis: int = -1) -> np.ndarray:
+            rows = np.atleast_2d(indices)
+            metrics = resample_metrics(y, scores, threshold, rows)
+            values = np.full((len(BOOTSTRAPPED), len(rows)), np.nan)
+            for i, (name, _) in enumerate(BOOTSTRAPPED):
+                values[i, metrics["valid"]] = metrics[name]
+            return values if indices.ndim > 1 else values[:, 0]
+
+        with warnings.catch_warnings(action="ignore", category=stats.DegenerateDataWarning):
+            distribution = stats.bootstrap(
+                (np.arange(y.size),),
+                statistic,
+                n_resamples=n_resamples,
+                vectorized=True,
+                confidence_level=CONFIDENCE,
+                method="percentile",
+                rng=rng,
+            ).bootstrap_distribution
+    used = int(np.sum(~np.isnan(distribution[0])))
+    out: dict[str, Any] = {"resamples": int(n_resamples), "used": used}
+    out.update(skipped_single_class=n_resamples - used, confidence=CONFIDENCE)
+    out["n_positive"] = int(y.sum())
+    tails = [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2]
+    for row, (_, key) in zip(distribution, BOOTSTRAPPED, strict=True):
+        low, high = stats.quantile(row, tails, nan_policy="omit").tolist() if used else (None,) * 2
         out[key] = {"low": low, "high": high}
     if not used:
         out["note"] = "no resample holds both classes: intervals undefined"
@@ -317,14 +339,19 @@ def full_report(
 
 
 def wilson_interval(hits: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a binomial proportion (sane at 0% and 100%, unlike Wald)."""
-    hits, n = np.asarray(hits, float), np.asarray(n, float)
-    z2 = WILSON_Z**2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = hits / n
-        centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-        half = WILSON_Z * np.sqrt(p * (1 - p) / n + z2 / (4 * n**2)) / (1 + z2 / n)
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    """95% Wilson score interval of a binomial proportion (sane at 0% and 100%, unlike Wald).
+
+    astropy's ``binom_conf_interval``; where ``n`` is 0 (an empty MES bin) the
+    bounds are NaN, as the proportion is, instead of astropy's error.
+    """
+    hits, n = np.broadcast_arrays(np.asarray(hits, float), np.asarray(n, float))
+    low, high = np.full(n.shape, np.nan), np.full(n.shape, np.nan)
+    some = n > 0
+    if some.any():
+        low[some], high[some] = binom_conf_interval(
+            hits[some], n[some], confidence_level=CONFIDENCE, interval="wilson"
+        )
+    return low, high
 
 
 # -------------------------------------------------------------------- tables, data
