@@ -191,20 +191,34 @@ def distribution_scope(distribute: str) -> contextlib.AbstractContextManager:
 
 
 def make_live(live_dir: str | Path) -> Any:
-    """A dvclive logger writing per-epoch TSVs and a summary into ``live_dir``, nothing else.
+    """A dvclive ``Live`` writing per-epoch TSVs and a summary into ``live_dir``, nothing else.
 
-    dvc.yaml declares these files as the stage's metrics and plots, so dvclive's
-    own DVC integration is switched off: out of the box it looks up (or even
-    ``dvc init``-s) the enclosing repository, crashes in a git repo without
-    commits (treeverse/dvclive#522) and keeps experiment bookkeeping files.
+    dvc.yaml declares these files as the stage's metrics and plots, so dvclive is
+    told, through its public arguments, to write no dvc.yaml of its own, save no
+    experiment (``dvc exp run`` records one) and make no report. Out of the box it
+    also looks up the enclosing DVC repository (``dvc init``-ing a git work tree
+    that has none, as it documents).
+
+    Raises
+    ------
+    UserError
+        In a git repository without commits, where dvclive 3.x crashes after
+        ``dvc init``-ing it (treeverse/dvclive#522): checked before dvclive runs.
     """
     from dvclive import Live
+    from scmrepo.exceptions import SCMError
+    from scmrepo.git import Git
 
-    class FileLive(Live):
-        def _init_dvc(self) -> None:  # no repository lookup, no experiment tracking
-            return None
-
-    return FileLive(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+    try:
+        empty = Git(root_dir=os.getcwd(), search_parent_directories=True).no_commits
+    except SCMError:  # not in a git repository: dvclive leaves everything alone
+        empty = False
+    if empty:
+        raise UserError(
+            f"{os.getcwd()}: a git repository without commits, where dvclive cannot log "
+            "(treeverse/dvclive#522); commit once (git commit --allow-empty -m init) first"
+        )
+    return Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
 
 
 def make_callbacks(
