@@ -191,19 +191,13 @@ def distribution_scope(distribute: str) -> contextlib.AbstractContextManager:
 
 
 def make_live(live_dir: str | Path) -> Any:
-    """A dvclive ``Live`` writing per-epoch TSVs and a summary into ``live_dir``, nothing else.
+    """A stock dvclive ``Live`` writing per-epoch TSVs and a summary into ``live_dir``.
 
-    dvc.yaml declares these files as the stage's metrics and plots, so dvclive is
-    told, through its public arguments, to write no dvc.yaml of its own, save no
-    experiment (``dvc exp run`` records one) and make no report. Out of the box it
-    also looks up the enclosing DVC repository (``dvc init``-ing a git work tree
-    that has none, as it documents).
-
-    Raises
-    ------
-    UserError
-        In a git repository without commits, where dvclive 3.x crashes after
-        ``dvc init``-ing it (treeverse/dvclive#522): checked before dvclive runs.
+    dvc.yaml declares these files as the stage's metrics and plots, so dvclive's
+    public arguments turn off its dvc.yaml, experiment saving and report.
+    dvclive still opens the enclosing DVC repository (``dvc init``-ing a git
+    work tree without one, as it documents), but in a git repository without
+    commits it crashes after that (treeverse/dvclive#522): a UserError, here, first.
     """
     from dvclive import Live
     from scmrepo.exceptions import SCMError
