@@ -134,7 +134,7 @@ def test_stage_exits_nonzero_with_one_line(tmp_path):
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda p: p.update(evalute={"threshold": "max_f1"}), "did you mean 'evaluate.threshold'"),
+        (lambda p: p.update(evalute={"threshold": "max_f1"}), "did you mean 'evaluate'"),
         (lambda p: p["train"].update(epoch=3), "did you mean 'train.epochs'"),
         (lambda p: p["inject"].update(zzz_unrelated=1), "unknown key 'inject.zzz_unrelated'"),
     ],
@@ -151,4 +151,85 @@ def test_duplicate_keys_are_errors(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text(text)
     with pytest.raises(UserError, match="duplicate key 'seed' at line"):
+        load_params(path)
+
+
+def _refusal(mutate) -> str:
+    params = copy.deepcopy(DEFAULT)
+    mutate(params)
+    with pytest.raises(UserError) as err:
+        validate(params)
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+# Issue 33: each was accepted by `dvc repro` (the setting silently not applied) or refused only
+# after the stage's outputs were gone. Each message names the key and the fix.
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda p: p.update(sede=43), "unknown key 'sede'; did you mean 'seed'?"),
+        (
+            lambda p: p.update(evalute=p.pop("evaluate")),
+            "unknown section 'evalute'; did you mean 'evaluate'?",
+        ),
+        (lambda p: p.update(epochs=3), "unknown key 'epochs'; did you mean 'train.epochs'?"),
+        (
+            lambda p: p["evaluate"]["baseline"].update(methd="tls"),
+            "unknown key 'evaluate.baseline.methd'; did you mean 'evaluate.baseline.method'?",
+        ),
+        (
+            lambda p: p["dataset"].update(transit_ratio=-0.1),
+            "dataset.transit_ratio = -0.1 invalid, expected a number in (0, 0.5]",
+        ),
+        (
+            lambda p: p["prepare"].update(split=[0.8, 0.3, -0.1]),
+            "prepare.split = [0.8, 0.3, -0.1] invalid, expected a list of at least 3 values, "
+            "each a number in (0, 1]",
+        ),
+        (
+            lambda p: p["train"].update(epochs=0),
+            "train.epochs = 0 invalid, expected an integer in [1, 10000]",
+        ),
+        (
+            lambda p: p["synthetic"].update(snr=[100.0, 6.0]),
+            "synthetic.snr = [100.0, 6.0] invalid, expected a [min, max] pair, min <= max",
+        ),
+        (
+            lambda p: p["train"].update(epochs="20"),
+            "train.epochs = '20' invalid, expected an integer",
+        ),
+        (
+            lambda p: p["train"].update(batch_norm="yes"),
+            "train.batch_norm = 'yes' invalid, expected true or false",
+        ),
+        (lambda p: p.pop("train"), "missing section 'train'; add it back"),
+        (lambda p: p["prepare"].pop("augment"), "missing section 'prepare.augment'; add it back"),
+        (lambda p: p.update(train=5), "'train' = 5 must be a section, its keys indented below it"),
+        (
+            lambda p: p["prepare"].update(augment=None),
+            "'prepare.augment' = None must be a section",
+        ),
+    ],
+)
+def test_bad_params_are_refused_naming_key_and_fix(mutate, message):
+    assert message in _refusal(mutate)
+
+
+def test_missing_section_points_at_the_committed_copy():
+    assert "`git show HEAD:params.yaml`" in _refusal(lambda p: p.pop("evaluate"))
+
+
+@pytest.mark.parametrize("text", ["", "- 1\n- 2\n", "just text\n"])
+def test_a_file_without_sections_is_refused(tmp_path, text):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match="expected a mapping of sections at the top level"):
+        load_params(path)
+
+
+def test_an_unreadable_file_is_one_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes(b"seed: \xff\xfe 42\n")
+    with pytest.raises(UserError, match="cannot be read as text"):
         load_params(path)

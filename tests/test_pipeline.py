@@ -1,19 +1,31 @@
 """End to end: `dvc repro` of the whole pipeline on a tiny params override, in temporary copies.
 
 Two independent copies must produce byte-identical outputs (every hash in
-dvc.lock), which is what lets a fresh clone reproduce the committed lock file.
+dvc.lock), which is what lets a fresh clone reproduce the committed lock file. A bad
+params.yaml or a Ctrl-C must leave every output in place (issue 33); the fast tests
+below check the pieces that make it so (the `check_params` stage, `persist: true`, the
+stage runner's interrupt path) without running the pipeline.
 """
 
+import hashlib
 import json
 import os
 import platform
+import shutil
+import signal
 import subprocess
+import time
 import warnings
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
-from support import BIN, load_script
+from support import BIN, load_script, stage_argv
+
+from transit_classifier import stage
+from transit_classifier.errors import UserError
+from transit_classifier.io import atomic_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "fixtures" / "tiny_run.json"
@@ -23,20 +35,25 @@ REFERENCE_METRICS = (("network", "roc_auc"), ("network", "pr_auc"), ("baseline",
 TOLERANCE = 0.02  # AUC: the README's stated cross-CPU tolerance for a fresh run
 
 
-def _repro(workdir: Path) -> dict:
-    env = {
+def _env(workdir: Path) -> dict:
+    return {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(workdir / "src"),  # the copy's package, not the editable install's
     }
+
+
+def _repro(workdir: Path, check: bool = True) -> dict | subprocess.CompletedProcess:
     result = subprocess.run(
         [str(BIN / "dvc"), "repro", "--quiet"],
         cwd=workdir,
-        env=env,
+        env=_env(workdir),
         capture_output=True,
         text=True,
         timeout=900,
     )
+    if not check:
+        return result
     assert result.returncode == 0, result.stderr[-4000:]
     return yaml.safe_load((workdir / "dvc.lock").read_text())
 
@@ -57,7 +74,7 @@ def test_dvc_repro_end_to_end_is_reproducible(tmp_path):
         tiny.copy_repo(copy)
     lock = _repro(first)
     assert set(lock["stages"]) == {
-        "synthesize", "fetch_kepler", "prepare", "train", "search", "evaluate"
+        "check_params", "synthesize", "fetch_kepler", "prepare", "train", "search", "evaluate"
     }  # fmt: skip
     details = ("network.json", "baseline.json", "head_to_head.json", "real_by_star.json")
     for name in (*details, "dataset.json", "train.json", "kepler.json"):
@@ -123,3 +140,223 @@ def _check_against_reference(hashes: dict, headline: dict) -> None:
             "Reproducibility; the metrics agree within the tolerance",
             stacklevel=2,
         )
+
+
+# --------------------------------------------------------------- issue 33: nothing lost
+
+CHECK_OUT = "data/params_checked.txt"
+OUTPUT_ROOTS = ("data", "checkpoint", "model", "metrics", "plots", "dvc.lock")
+INTERRUPTED = (
+    "error: interrupted; stage 'train' did not finish, and dvc.lock still records its "
+    "previous run: `dvc repro` runs it again"
+)
+
+
+def _stages() -> dict:
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def _outputs(spec: dict) -> list[tuple[str, dict]]:
+    entries = [e for kind in ("outs", "metrics", "plots") for e in spec.get(kind, [])]
+    return [next(iter(e.items())) if isinstance(e, dict) else (e, {}) for e in entries]
+
+
+def test_every_stage_waits_for_the_params_check_and_keeps_its_outputs():
+    stages = _stages()
+    assert next(iter(stages)) == "check_params"
+    assert stages["check_params"]["params"] == [{"params.yaml": None}]  # the whole file
+    assert _outputs(stages["check_params"]) == [(CHECK_OUT, {"cache": False, "persist": True})]
+    for name, spec in stages.items():
+        if name != "check_params":
+            assert CHECK_OUT in spec["deps"], name
+        for path, options in _outputs(spec):  # DVC would remove them before the stage runs
+            assert (options or {}).get("persist") is True, (name, path)
+
+
+def _check_params(workdir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        stage_argv("check_params"), cwd=workdir, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_check_params_refuses_in_one_line_and_its_output_never_changes(tmp_path):
+    shutil.copyfile(ROOT / "params.yaml", tmp_path / "params.yaml")
+    assert _check_params(tmp_path).returncode == 0
+    checked = (tmp_path / CHECK_OUT).read_bytes()
+    text = (tmp_path / "params.yaml").read_text()
+    (tmp_path / "params.yaml").write_text(text.replace("\nseed: 42", "\nsede: 43", 1))
+    refused = _check_params(tmp_path)
+    assert refused.returncode == 1
+    assert refused.stderr == "error: params.yaml: unknown key 'sede'; did you mean 'seed'?\n"
+    assert (tmp_path / CHECK_OUT).read_bytes() == checked
+    (tmp_path / "params.yaml").write_text(text.replace("epochs: 20", "epochs: 3", 1))
+    assert _check_params(tmp_path).returncode == 0  # a valid edit: the same bytes, so
+    assert (tmp_path / CHECK_OUT).read_bytes() == checked  # downstream stages stay put
+
+
+def _mast_params() -> dict:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["kepler"]["source"] = "mast"
+    return params
+
+
+def test_mast_offline_is_refused_before_any_stage(tmp_path, monkeypatch):
+    check = load_script("src", "check_params")
+
+    def offline(*_args, **_kwargs):
+        raise requests.ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(check.requests, "head", offline)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as err:
+        check._check_mast(_mast_params())
+    assert str(err.value) == (
+        "params.yaml: kepler.source = 'mast' but https://mast.stsci.edu does not answer "
+        "(ConnectionError); check the network, or set kepler.source: bundled to use the "
+        "offline Kepler copy"
+    )
+
+
+def test_mast_is_not_probed_when_fetch_kepler_will_not_rerun(tmp_path, monkeypatch):
+    """Offline work on later stages, with the MAST windows already fetched, goes on."""
+    check = load_script("src", "check_params")
+    params = _mast_params()
+    lock = {"stages": {"fetch_kepler": {"params": {"params.yaml": {"kepler": params["kepler"]}}}}}
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    monkeypatch.setattr(check.requests, "head", pytest.fail)
+    monkeypatch.chdir(tmp_path)
+    check._check_mast(params)
+
+
+@pytest.mark.parametrize(
+    ("missing", "fix"),
+    [
+        ("model/model.json", "restore the committed copy with `git checkout -- model`, or "
+         "rebuild it with `dvc repro evaluate`"),
+        ("metrics/search.json", "restore the committed copy with `git checkout -- "
+         "metrics/search.json`, or rebuild it with `dvc repro search`"),
+        ("checkpoint/model.json", "run `dvc repro train` first"),
+    ],
+)  # fmt: skip
+def test_a_missing_output_names_how_to_get_it_back(tmp_path, monkeypatch, missing, fix):
+    """`dvc checkout` cannot restore a `cache: false` output such as model/: git holds it."""
+    shutil.copyfile(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    monkeypatch.chdir(tmp_path)
+    error = FileNotFoundError(2, "No such file or directory", missing)
+    assert stage.missing_input(error) == f"{missing}: not found (an output of stage " + (
+        f"'{stage.producing_stage(missing)}'); {fix}"
+    )
+
+
+def _interrupt_while_writing(out: Path, signum: int) -> None:
+    """A stage killed halfway through writing its output."""
+    with atomic_dir(out) as tmp:
+        (tmp / "weights.h5").write_text("new, half written")
+        os.kill(os.getpid(), signum)
+        time.sleep(30)  # the signal arrives first
+    raise AssertionError("not interrupted")
+
+
+@pytest.mark.parametrize(
+    ("signum", "dvc_stage", "message"),
+    [
+        (signal.SIGINT, "train", INTERRUPTED),
+        (signal.SIGTERM, "train", INTERRUPTED),
+        (signal.SIGINT, None, "error: interrupted; the stage did not finish: run it again"),
+    ],
+)
+def test_an_interrupted_stage_keeps_its_output_and_says_only_what_is_true(
+    tmp_path, monkeypatch, capsys, signum, dvc_stage, message
+):
+    """Issue 33: after Ctrl-C the train stage printed "no outputs were replaced", while
+    `dvc repro` had removed them before it started, and left `.checkpoint.*` behind."""
+    out = tmp_path / "checkpoint"
+    out.mkdir()
+    (out / "weights.h5").write_text("previous")
+    if dvc_stage:
+        monkeypatch.setenv("DVC_STAGE", dvc_stage)  # as `dvc repro` runs a stage
+    else:
+        monkeypatch.delenv("DVC_STAGE", raising=False)
+    handler = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exit_:
+        stage.run(lambda: _interrupt_while_writing(out, signum))
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err == message + "\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]  # no .checkpoint.*
+    assert (out / "weights.h5").read_text() == "previous"
+    assert signal.getsignal(signal.SIGTERM) is handler
+
+
+@pytest.mark.parametrize("left", [".checkpoint.k3x9/weights.h5", "data/.prepared.a1b2.old/x"])
+def test_temporary_directories_of_a_killed_stage_are_ignored_by_git(left):
+    """kill -9 gives no chance to clean up: the next run removes them, git never lists them."""
+    ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", left], cwd=ROOT)
+    assert ignored.returncode == 0, left
+
+
+def _snapshot(workdir: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """sha256 of every output file (and dvc.lock) of a copy, by relative path."""
+    files = {}
+    for name in OUTPUT_ROOTS:
+        root = workdir / name
+        for path in [root] if root.is_file() else sorted(root.rglob("*")):
+            relative = path.relative_to(workdir).as_posix()
+            if path.is_file() and not relative.startswith(skip):
+                files[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
+def _interrupt_train(workdir: Path) -> subprocess.CompletedProcess:
+    """Ctrl-C in the terminal running `dvc repro`, once the train stage is in its first epoch.
+
+    The terminal sends SIGINT to the whole foreground process group: DVC ignores it while a
+    stage runs, the stage gets it.
+    """
+    started = time.time()
+    repro = subprocess.Popen(
+        [str(BIN / "dvc"), "repro"],
+        cwd=workdir, env=_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    epoch_log = workdir / "metrics" / "train_live" / "plots" / "metrics" / "train" / "loss.tsv"
+    while not (epoch_log.is_file() and epoch_log.stat().st_mtime > started):
+        assert repro.poll() is None, repro.communicate()
+        assert time.time() - started < 600, "train never logged an epoch"
+        time.sleep(0.2)
+    os.killpg(repro.pid, signal.SIGINT)
+    stdout, stderr = repro.communicate(timeout=300)
+    return subprocess.CompletedProcess(repro.args, repro.returncode, stdout, stderr)
+
+
+@pytest.mark.slow
+def test_bad_params_and_ctrl_c_leave_every_output_in_place(tmp_path):
+    """Issue 33: a misspelt key fails `dvc repro` in one line at the first stage, and a
+    Ctrl-C in training keeps the previous outputs (DVC removed them before)."""
+    tiny.copy_repo(tmp_path)
+    _repro(tmp_path)
+    before = _snapshot(tmp_path)
+    assert CHECK_OUT in before and "model/model.weights.h5" in before
+    params = tmp_path / "params.yaml"
+    good = params.read_text()
+    params.write_text(good.replace("seed: 42\n", "sede: 43\n", 1))
+    failed = _repro(tmp_path, check=False)
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    own = [line for line in failed.stderr.splitlines() if not line.startswith("ERROR:")]
+    assert own == ["error: params.yaml: unknown key 'sede'; did you mean 'seed'?"]
+    assert "failed to reproduce 'check_params'" in failed.stderr
+    assert _snapshot(tmp_path) == before
+
+    # a valid change that retrains, with enough epochs to be interrupted in the middle
+    params.write_text(good.replace("epochs: 2\n", "epochs: 200\n", 1).replace(
+        "patience: 1\n", "patience: 200\n", 1))  # fmt: skip
+    killed = _interrupt_train(tmp_path)
+    assert killed.returncode != 0 and "Traceback" not in killed.stderr, killed.stderr[-3000:]
+    assert INTERRUPTED in killed.stderr.splitlines()
+    assert "no outputs were replaced" not in killed.stderr
+    # dvclive logs each epoch in place (the interrupted run's log), and check_params passed:
+    # dvc.lock records its new params, and still the previous train run
+    skip = ("metrics/train_live/", "dvc.lock")
+    assert _snapshot(tmp_path, skip) == {k: v for k, v in before.items() if not k.startswith(skip)}
+    lock = yaml.safe_load((tmp_path / "dvc.lock").read_text())["stages"]["train"]
+    assert lock["params"]["params.yaml"]["train"]["epochs"] == 2
+    assert not [p for p in tmp_path.glob(".checkpoint.*")], "temporary directory left"

@@ -1,8 +1,10 @@
 """Load and validate ``params.yaml``: the single source of every tunable number.
 
-Every stage calls :func:`load_params`. A missing key, a wrong type or an
-out-of-range value raises :class:`~transit_classifier.errors.UserError` with one
-line naming the key, the bad value and what is allowed.
+Every stage calls :func:`load_params`. An unknown or missing key or section, a wrong
+type or an out-of-range value raises :class:`~transit_classifier.errors.UserError` with
+one line naming the key, the bad value and what is allowed. The ``check_params`` stage,
+which every other stage depends on, runs it on the whole file first: a bad params.yaml
+stops ``dvc repro`` before any stage starts, not minutes into the pipeline.
 """
 
 from __future__ import annotations
@@ -264,31 +266,47 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+# Every mapping of params.yaml: the top-level sections and the sub-sections below them.
+SECTIONS = frozenset(key.rsplit(".", n)[0] for key in SCHEMA for n in range(1, key.count(".") + 1))
+RESTORE = "see the committed copy: `git show HEAD:params.yaml`"
+
+
 def _lookup(params: dict[str, Any], dotted: str) -> Any:
     node: Any = params
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise UserError(f"params.yaml: missing key '{dotted}'; add it (see the README)")
+    parts = dotted.split(".")
+    for depth, part in enumerate(parts, 1):
+        if part not in node:
+            path = ".".join(parts[:depth])
+            kind = "section" if path in SECTIONS else "key"
+            raise UserError(f"params.yaml: missing {kind} '{path}'; add it back ({RESTORE})")
         node = node[part]
     return node
 
 
-def _leaf_keys(node: Any, prefix: str = "") -> list[str]:
-    """Dotted paths of every leaf of a nested mapping."""
-    if not isinstance(node, dict):
-        return [prefix]
-    return [path for key, value in node.items() for path in _leaf_keys(value, f"{prefix}{key}.")]
+def _suggestion(path: str) -> str:
+    """The fix for an unknown key: its nearest sibling, else the same name where it belongs."""
+    parent = path.rpartition(".")[0]
+    siblings = [k for k in SCHEMA.keys() | SECTIONS if k.rpartition(".")[0] == parent]
+    close = difflib.get_close_matches(path, siblings, n=1, cutoff=0.6)
+    close = close or [k for k in SCHEMA if k.rpartition(".")[2] == path.rpartition(".")[2]]
+    return f"did you mean '{close[0]}'?" if close else "remove it, or fix its spelling"
 
 
-def _check_unknown(params: dict[str, Any]) -> None:
-    """A misspelt key would otherwise be ignored silently while its default is used."""
-    for path in _leaf_keys(params):
-        key = path.rstrip(".")
-        if key in SCHEMA:
-            continue
-        close = difflib.get_close_matches(key, SCHEMA, n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else "; remove it (see the README)"
-        raise UserError(f"params.yaml: unknown key '{key}'{hint}")
+def _check_unknown(node: dict[Any, Any], prefix: str = "") -> None:
+    """A misspelt key or section would otherwise be ignored silently while its default is used,
+    and a section written as a plain value would hide every key below it."""
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        if path in SECTIONS and isinstance(value, dict):
+            _check_unknown(value, f"{path}.")
+        elif path in SECTIONS:
+            raise UserError(
+                f"params.yaml: '{path}' = {value!r} must be a section, its keys indented below "
+                f"it ({RESTORE})"
+            )
+        elif path not in SCHEMA:
+            kind = "section" if isinstance(value, dict) else "key"
+            raise UserError(f"params.yaml: unknown {kind} '{path}'; {_suggestion(path)}")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -310,7 +328,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def validate(params: dict[str, Any]) -> dict[str, Any]:
     """Check ``params`` against :data:`SCHEMA` and cross-key rules; return it unchanged."""
     if not isinstance(params, dict):
-        raise UserError("params.yaml: expected a mapping of sections at the top level")
+        raise UserError(f"params.yaml: expected a mapping of sections at the top level ({RESTORE})")
     _check_unknown(params)
     for key, spec in SCHEMA.items():
         value = _lookup(params, key)
@@ -361,6 +379,8 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
         raise UserError(f"{path}: file not found; run from the repository root")
     try:
         params = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot be read as text ({exc}); check the file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -56,35 +59,72 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
 
 
-def producing_stage(path: str | os.PathLike, dvc_file: str | Path = DVC_FILE) -> str | None:
-    """The ``dvc.yaml`` stage whose outputs hold ``path``, or None if no stage makes it."""
+@dataclass(frozen=True)
+class Output:
+    """One output ``dvc.yaml`` declares: the stage that makes it, and whether DVC caches it."""
+
+    stage: str
+    path: Path
+    cached: bool
+
+    def restore(self) -> str:
+        """How to get this output back. An uncached output (``cache: false``, such as
+        ``model/``) is committed to git instead: ``dvc checkout`` cannot restore it."""
+        if self.cached:
+            return f"run `dvc repro {self.stage}` first"
+        return (
+            f"restore the committed copy with `git checkout -- {self.path}`, or rebuild it with "
+            f"`dvc repro {self.stage}`"
+        )
+
+
+def _output(stage: str, entry: str | dict[str, Any]) -> Output:
+    """``- path`` or ``- path: {options}`` of a stage's ``outs``, ``metrics`` or ``plots``."""
+    path, options = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+    cached = not isinstance(options, dict) or bool(options.get("cache", True))
+    return Output(stage, Path(path), cached)
+
+
+def declared_outputs(dvc_file: str | Path = DVC_FILE) -> list[Output]:
+    """Every output (``outs``, ``metrics`` and ``plots``) of every stage of ``dvc_file``."""
     try:
         stages = yaml.safe_load(Path(dvc_file).read_text())["stages"]
-    except (OSError, yaml.YAMLError, TypeError, KeyError):
-        return None
+        return [
+            _output(name, entry)
+            for name, spec in stages.items()
+            for kind in ("outs", "metrics", "plots")
+            for entry in spec.get(kind, [])
+        ]
+    except (OSError, yaml.YAMLError, TypeError, KeyError, AttributeError, StopIteration):
+        return []  # no readable dvc.yaml here (run from elsewhere): no stage to name
+
+
+def producing_output(path: str | os.PathLike, dvc_file: str | Path = DVC_FILE) -> Output | None:
+    """The ``dvc.yaml`` output that holds ``path`` (itself or a folder above it), if any."""
     target = Path(path)
     if target.is_absolute() and target.is_relative_to(Path.cwd()):
         target = target.relative_to(Path.cwd())
-    for name, spec in stages.items():
-        for out in spec.get("outs", []) if isinstance(spec, dict) else []:
-            out = Path(next(iter(out)) if isinstance(out, dict) else out)
-            if target == out or out in target.parents:
-                return name
+    for out in declared_outputs(dvc_file):
+        if target == out.path or out.path in target.parents:
+            return out
     return None
 
 
+def producing_stage(path: str | os.PathLike, dvc_file: str | Path = DVC_FILE) -> str | None:
+    """The ``dvc.yaml`` stage whose outputs hold ``path``, or None if no stage makes it."""
+    out = producing_output(path, dvc_file)
+    return out.stage if out else None
+
+
 def missing_input(exc: FileNotFoundError) -> str:
-    """One line for an input file a stage needs but cannot find, naming the stage to rerun.
+    """One line for an input file a stage needs but cannot find, naming how to get it back.
 
     A stage run by hand (``python src/train.py``) before its upstream stage
     would otherwise end in a traceback from deep inside numpy or pandas.
     """
-    stage = producing_stage(exc.filename) if exc.filename else None
-    if stage is not None:
-        return (
-            f"{exc.filename}: not found (an output of stage '{stage}'); run `dvc repro {stage}` "
-            "first"
-        )
+    out = producing_output(exc.filename) if exc.filename else None
+    if out is not None:
+        return f"{exc.filename}: not found (an output of stage '{out.stage}'); {out.restore()}"
     return f"{exc.filename}: not found; check the path, or run `dvc repro` to rebuild the outputs"
 
 
@@ -108,11 +148,32 @@ def paths(description: str, *names: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM (``kill``, a cancelled CI job) ends the stage as Ctrl-C does, so the atomic
+    writers' ``finally`` blocks remove their temporary files on the way out."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def interrupted() -> str:
+    """What an interrupted stage can truthfully say: it did not finish. Which outputs are
+    new is not known here (a stage replaces several, one after another), but ``dvc.lock``
+    still records the previous run, so ``dvc repro`` runs the stage again."""
+    name = os.environ.get("DVC_STAGE")  # set by DVC for every stage command
+    if name:
+        return (
+            f"interrupted; stage '{name}' did not finish, and dvc.lock still records its "
+            "previous run: `dvc repro` runs it again"
+        )
+    return "interrupted; the stage did not finish: run it again"
+
+
 def run(main: Callable[[], None]) -> None:
     """Call ``main`` with TensorFlow quiet and freed memory kept for reuse
-    (:func:`keep_freed_memory`); on a :class:`UserError` print ``error: <message>`` and exit 1."""
+    (:func:`keep_freed_memory`); on a :class:`UserError` print ``error: <message>`` and exit 1.
+    Ctrl-C or SIGTERM print one line (:func:`interrupted`) and exit 130."""
     quiet_tensorflow()
     keep_freed_memory()
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         main()
     except UserError as exc:
@@ -122,5 +183,7 @@ def run(main: Callable[[], None]) -> None:
         print(f"error: {missing_input(exc)}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        print("error: interrupted; no outputs were replaced", file=sys.stderr)
+        print(f"error: {interrupted()}", file=sys.stderr)
         sys.exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)  # a test calling run() keeps its own handler
