@@ -1,13 +1,17 @@
-"""Regenerate the README's results section from the metrics files, so it never drifts.
+"""Fill the generated blocks of README.md and docs/*.md from metrics/, reports/ and bench/.
 
-Usage (from the repository root, after `dvc repro` and `dvc exp run -S dataset.transit_ratio=0.01`):
+Every measured figure of the README and the docs sits between a ``<!-- NAME:start -->`` and a
+``<!-- NAME:end -->`` marker and is written here, so none is typed by hand and none drifts from
+the files that measured it (``tests/test_docs.py`` checks both).
 
-    python tools/update_readme.py --snapshot EXP   # copy the 1% experiment's metrics and plots
-    python tools/update_readme.py                  # rewrite the README section only
+Usage (from the repository root, after ``dvc repro``):
 
-``--snapshot EXP`` reads the experiment's committed outputs with ``git show`` into
-``reports/ratio_0.01/`` and records the real ``dvc metrics diff`` between the
-workspace (10%) and the experiment.
+    python tools/update_readme.py                   # rewrite every generated block
+    python tools/update_readme.py --snapshot EXP    # first copy the 1% experiment's outputs
+
+``--snapshot EXP`` reads the outputs of ``dvc exp run -S dataset.transit_ratio=0.01`` with
+``git show`` into ``reports/ratio_0.01/`` and records the commit the experiment ran from, so the
+docs can quote it after the experiment ref (local to one machine) is gone.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-SNAPSHOT = ROOT / "reports" / "ratio_0.01"
+DOCS = ROOT / "docs"
+METRICS = ROOT / "metrics"
+REPORTS = ROOT / "reports"
+SNAPSHOT = REPORTS / "ratio_0.01"
 SNAPSHOT_FILES = [
     "metrics/evaluate.json",
     "metrics/network.json",
@@ -34,10 +42,9 @@ SNAPSHOT_FILES = [
     "plots/confusion_matrix.png",
     "plots/recall_vs_mes.png",
 ]
-SEED = {"roc_auc": 0.928, "precision": 0.99, "recall": 0.86, "f1": 0.92, "threshold": 0.653}
-START, END = "<!-- results:start -->", "<!-- results:end -->"
-EXAMPLE_START, EXAMPLE_END = "<!-- predict-example:start -->", "<!-- predict-example:end -->"
+BLOCK = re.compile(r"(<!-- ([\w-]+):start -->\n).*?(<!-- \2:end -->)", re.S)
 FIXTURE = "tests/fixtures/kepler/kplr011442793-2010174085026_llc.fits"
+METHODS = ("network.json", "baseline.json", "combined.json")
 BINS = (
     ("7p1_to_10", "7.1–10"),
     ("10_to_15", "10–15"),
@@ -45,111 +52,113 @@ BINS = (
     ("20_to_30", "20–30"),
     ("ge_10", "≥ 10"),
 )
+FAP_TEXT = {"fap_1pct": "1%", "fap_0p1pct": "0.1%"}
+PERIOD_TEXT = {
+    "0p5_to_2": "0.5–2 d",
+    "2_to_10": "2–10 d",
+    "10_to_40": "10–40 d",
+    "long": "over 40 d",
+    "single": "one transit",
+}
+STUDIES = (  # (report, the command that rewrites it)
+    ("auc_ceiling.md", "python studies/auc_ceiling.py"),
+    ("white_noise_recall.md", "python studies/white_noise_recall.py 1000 100"),
+    ("host_flags.md", "python studies/host_flags.py"),
+    ("decision_rules.md", "python studies/decision_rules.py model"),
+    ("tess_injections.md", "python studies/tess_injections.py --n-injected 180 --n-null 60"),
+)
 
 
 def snapshot(rev: str) -> None:
-    """Copy the experiment's outputs out of git and record `dvc metrics diff` against it."""
+    """Copy the experiment's outputs out of git and record the commit it was run from."""
     SNAPSHOT.mkdir(parents=True, exist_ok=True)
     for name in SNAPSHOT_FILES:
         blob = subprocess.run(
             ["git", "show", f"{rev}:{name}"], cwd=ROOT, capture_output=True, check=True
         ).stdout
         (SNAPSHOT / Path(name).name).write_bytes(blob)
-    dvc = str(Path(sys.executable).with_name("dvc"))
-    diff = subprocess.run(
-        [dvc, "metrics", "diff", "--md", "HEAD", rev, "--precision", "3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    base = subprocess.run(  # an experiment commit's parent is the commit it ran from
+        ["git", "rev-parse", "--short", f"{rev}^"], cwd=ROOT, capture_output=True, text=True,
         check=True,
-    ).stdout
-    (SNAPSHOT / "metrics_diff.md").write_text(diff.strip() + "\n")
-    base = subprocess.run(  # the commit the experiments were run from (their parent)
-        ["git", "rev-parse", f"{rev}^"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    shown = subprocess.run(
-        [
-            dvc,
-            "exp",
-            "show",
-            "--no-pager",
-            "--md",
-            "--rev",
-            base,
-            "--only-changed",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    (SNAPSHOT / "exp_show.md").write_text(shown.strip() + "\n")
-    (SNAPSHOT / "SOURCE").write_text(f"experiment {rev}\n")
+    ).stdout.strip()  # fmt: skip
+    (SNAPSHOT / "SOURCE").write_text(f"from commit {base}\n")
 
 
 def _load(folder: Path, name: str) -> dict:
     return json.loads((folder / name).read_text())
 
 
-def _ci(block: dict, key: str) -> str:
-    low, high = block["bootstrap"][key]["low"], block["bootstrap"][key]["high"]
-    return f"({low:.2f}–{high:.2f})"
-
-
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _dig(block: dict, path: tuple[str, ...]) -> float | None:
+    for key in path:
+        block = block[key]
+    return block
+
+
 def _cells(reports: tuple[dict, ...], path: tuple[str, ...]) -> str:
     """``network / baseline / combined`` of one nested metric."""
-
-    def get(block: dict) -> float | None:
-        for key in path:
-            block = block[key]
-        return block
-
-    return " / ".join(_fmt(get(report)) for report in reports)
+    return " / ".join(_fmt(_dig(report, path)) for report in reports)
 
 
-def headline(results: dict[str, tuple[dict, ...]]) -> str:
-    """Network, tuned baseline and their combination for each experiment, with the seed's claims."""
-    names = list(results)
-    lines = [
-        "| metric (test stars and test split) | "
-        + " | ".join(f"{n}: network / baseline / combined" for n in names)
-        + " | seed notebook (10%, optimistic) |",
-        "|---|" + "---:|" * (len(names) + 1),
-    ]
+def _rate(block: dict) -> str:
+    """A rate with its counts and 95% Wilson interval, as the metrics files store it."""
+    if not block["n"]:
+        return "–"
+    low, high = block["low"], block["high"]
+    return f"{block['rate']:.2f} ({block['hits']}/{block['n']}, {low:.2f}–{high:.2f})"
 
-    def row(label: str, path: tuple[str, ...], seed: str = "–") -> None:
-        cells = [_cells(reports, path) for reports in results.values()]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {seed} |")
 
-    first = next(iter(results.values()))[0]
-    lines.append(
-        "| test light curves (transits) | "
-        + " | ".join(f"{r[0]['n']} ({r[0]['n_positive']})" for r in results.values())
-        + " | 1143 (127) |"
-    )
-    row("ROC-AUC, test split", ("roc_auc",), "0.928")
-    row("PR-AUC, test split", ("pr_auc",))
-    row("transit F1 at the validation-chosen threshold", ("report", "transit", "f1-score"), "0.92")
+def _detection_rows(add: Callable[[str, tuple[str, ...]], None]) -> None:
+    """Injection recall by MES, KOI windows and non-KOI flag rate at both operating points."""
     for fpr, label in (("fpr_1pct", "1%"), ("fpr_0p1pct", "0.1%")):
         for source, what in (("synthetic", "synthetic"), ("real", "real-noise")):
             for key, bin_label in BINS if fpr == "fpr_1pct" else BINS[-1:]:
-                row(
+                add(
                     f"recall, {what} injections, MES {bin_label}, {label} FPR",
                     ("detection", fpr, f"{source}_injections", f"recall_mes_{key}"),
                 )
-        row(
+        add(
             f"real KOI test windows flagged, expected MES ≥ 10, {label} FPR",
             ("detection", fpr, "real_koi_windows", "recall_mes_ge_10"),
         )
-        row(
+        add(
             f"real non-KOI test windows flagged, {label} FPR",
             ("detection", fpr, "real_non_koi_flag_rate", "rate"),
         )
-    det = first["detection"]["fpr_1pct"]
+
+
+def _share(block: dict) -> str:
+    """``hits of n (rate; 95% interval)`` of a rate block, for prose."""
+    low, high = block.get("low", block.get("rate_low")), block.get("high", block.get("rate_high"))
+    hits = block.get("hits", block.get("flagged"))
+    return f"{hits} of {block['n']} ({block['rate']:.1%}; 95% interval {low:.1%}–{high:.1%})"
+
+
+def headline(results: dict[str, tuple[dict, ...]]) -> str:
+    """Network, tuned baseline and their combination for each run, with the seed's claims."""
+    seed = {"ROC-AUC, test split": "0.928", "transit F1 at the validation-chosen threshold": "0.92"}
+    lines = [
+        "| metric (test stars and test split) | "
+        + " | ".join(f"{n}: network / baseline / combined" for n in results)
+        + " | seed notebook (10%, optimistic) |",
+        "|---|" + "---:|" * (len(results) + 1),
+        "| test light curves (transits) | "
+        + " | ".join(f"{r[0]['n']} ({r[0]['n_positive']})" for r in results.values())
+        + " | 1143 (127) |",
+    ]
+
+    def add(label: str, path: tuple[str, ...]) -> None:
+        cells = [_cells(reports, path) for reports in results.values()]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {seed.get(label, '–')} |")
+
+    add("ROC-AUC, test split", ("roc_auc",))
+    add("PR-AUC, test split", ("pr_auc",))
+    add("transit F1 at the validation-chosen threshold", ("report", "transit", "f1-score"))
+    _detection_rows(add)
+    det = next(iter(results.values()))[0]["detection"]["fpr_1pct"]
     counts = (
         f"Counts at 1% FPR: {det['synthetic_injections']['n']} synthetic and "
         f"{det['real_injections']['n']} real-noise injections "
@@ -160,7 +169,8 @@ def headline(results: dict[str, tuple[dict, ...]]) -> str:
         f"{det['real_non_koi_flag_rate']['n']} non-KOI windows; thresholds set on "
         f"{det['threshold']['n_negatives']} validation negatives."
     )
-    return "\n".join(lines) + "\n\n" + counts + upside_down(first) + seed_spread()
+    network = next(iter(results.values()))[0]
+    return "\n".join(lines) + "\n\n" + counts + upside_down(network) + seed_spread()
 
 
 def upside_down(network: dict) -> str:
@@ -177,28 +187,50 @@ def upside_down(network: dict) -> str:
     )
 
 
+def _seeds() -> dict[str, dict]:
+    """``reports/seeds.json`` keyed by seed ("seed 1"), without machine-local experiment refs."""
+    path = REPORTS / "seeds.json"
+    runs = json.loads(path.read_text()) if path.is_file() else {}
+    return {name.split(" (")[0]: run for name, run in runs.items()}
+
+
 def seed_spread() -> str:
     """One sentence on how much the headline moves with ``train.seed`` (reports/seeds.json)."""
-    path = ROOT / "reports" / "seeds.json"
-    if not path.is_file():
+    runs = _seeds().values()
+    if not runs:
         return ""
-    runs = json.loads(path.read_text()).values()
 
     def span(key: str) -> str:
         values = [run[key] for run in runs]
         return f"{min(values):.3f}–{max(values):.3f}"
 
     return (
-        f" Over {len(runs)} training seeds (`reports/seeds.md`) the network's test ROC-AUC "
-        f"ranged {span('test ROC-AUC')}, real-noise recall at MES ≥ 10 "
+        f" Over {len(runs)} training seeds (the seed sweep, under Experiments) the network's test "
+        f"ROC-AUC ranged {span('test ROC-AUC')}, real-noise recall at MES ≥ 10 "
         f"{span('real-noise recall, MES >= 10, 1% FPR')} and the real non-KOI flag rate at 1% "
         f"FPR {span('real non-KOI flag rate, 1% FPR')}: read single-run differences smaller than "
         "that as noise."
     )
 
 
+def seeds_table() -> str:
+    """The seed sweep's metrics, one column per seed, from ``reports/seeds.json``."""
+    runs = _seeds()
+    keys = [k for k, v in next(iter(runs.values())).items() if isinstance(v, float | int)]
+    lines = ["| metric | " + " | ".join(runs) + " | spread |", "|---|" + "---:|" * (len(runs) + 1)]
+    for key in keys:
+        values = [run[key] for run in runs.values()]
+        cells = " | ".join(f"{v:.3f}" for v in values)
+        lines.append(f"| {key} | {cells} | {max(values) - min(values):.3f} |")
+    flagged = [
+        f"{r['kepler90']['h_flagged']} of {r['kepler90']['h_windows']}" for r in runs.values()
+    ]
+    lines.append("| Kepler-90 h windows flagged (fixture Q5) | " + " | ".join(flagged) + " | |")
+    return "\n".join(lines)
+
+
 def report_table(metrics: dict) -> str:
-    """The seed's per-class report table."""
+    """The seed notebook's per-class report table."""
     rep = metrics["report"]
     lines = ["| class | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     for key, label in (
@@ -216,23 +248,6 @@ def report_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def _rate(block: dict) -> str:
-    if not block["n"]:
-        return "–"
-    interval = f"{block['low']:.2f}–{block['high']:.2f}"
-    return f"{block['rate']:.2f} ({block['hits']}/{block['n']}, {interval})"
-
-
-FAP_TEXT = {"fap_1pct": "1%", "fap_0p1pct": "0.1%"}
-PERIOD_TEXT = {
-    "0p5_to_2": "0.5–2 d",
-    "2_to_10": "2–10 d",
-    "10_to_40": "10–40 d",
-    "long": "over 40 d",
-    "single": "one transit",
-}
-
-
 def search_section(search: dict) -> str:
     """The light-curve search against the window network, wotan + BLS and the ideal detector,
     at per-light-curve FAP 1% and 0.1%, from ``metrics/search.json``."""
@@ -244,77 +259,65 @@ def search_section(search: dict) -> str:
         "|---|---|---:|---:|---:|---:|",
     ]
     for method, label in names.items():
-        block = search[method]
         for point in ("fap_1pct", "fap_0p1pct"):
-            far = block["false_alarms"]["quiet_test_quarters"][point]
-            cells = [_rate(block["recall"][point][b]) for b in bins]
+            far = search[method]["false_alarms"]["quiet_test_quarters"][point]
+            cells = [_rate(search[method]["recall"][point][b]) for b in bins]
             lines.append(
                 f"| {label} | {FAP_TEXT[point]} | " + " | ".join(cells) + f" | {_rate(far)} |"
             )
     for point in ("fap_1pct", "fap_0p1pct"):
-        ideal = search["ideal"][point]
-        cells = [f"{ideal[b]:.2f}" for b in bins]
+        cells = [f"{search['ideal'][point][b]:.2f}" for b in bins]
         lines.append(
-            f"| ideal searching detector, white noise | {point[4:]} | "
-            + " | ".join(cells)
+            f"| ideal searching detector, white noise | {FAP_TEXT[point]} | " + " | ".join(cells)
             + " | – |"
-        )
-    koi, right = search["koi"], search["search"]["period_right"]
+        )  # fmt: skip
     inverted = search["search"]["false_alarms"]["inverted_test_quarters"]
     periods = search["search"]["recall"]["fap_0p1pct"]
     by_period = ", ".join(
         f"{PERIOD_TEXT[k[7:]]} {_rate(v)}" for k, v in periods.items() if k.startswith("period_")
     )
-    intro = (
-        "Generated from `metrics/search.json` (the `search` stage). Every method's "
-        "per-light-curve threshold comes from the same null light curves of training and "
-        "validation stars (inverted, scrambled, KOI hosts with their transits masked); recall "
-        "is the share of batman transits injected into test stars' non-KOI quarters found with "
-        "the right period (0.1%) and epoch (half a duration), with counts and 95% Wilson "
-        "intervals; MES is the whole light curve's."
-    )
     notes = [
         f"Inverted test quarters flagged by the search: FAP 1% {_rate(inverted['fap_1pct'])}, "
         f"0.1% {_rate(inverted['fap_0p1pct'])}.",
         f"Recall of the search by period at FAP 0.1% (MES ≥ 7.1): {by_period}.",
-        f"Period right among recovered injections with 3+ transits at MES ≥ 10: {_rate(right)}.",
+        "Period right among recovered injections with 3+ transits at MES ≥ 10: "
+        f"{_rate(search['search']['period_right'])}.",
         "Test stars' confirmed KOIs with 3+ transits in a quarter and expected MES ≥ 10, "
-        f"found with the right period at FAP 0.1%: {_rate(koi)}.",
+        f"found with the right period at FAP 0.1%: {_rate(search['koi'])}.",
         f"Null light curves: {search['search']['n_null']}.",
     ]
-    title = "### The light-curve search (whole quarters of test stars)"
-    return "\n".join([title, "", intro, "", *lines, "", *(f"- {n}" for n in notes)])
+    return "\n".join([*lines, "", *(f"- {n}" for n in notes)])
 
 
-def section() -> str:
-    ten = ROOT / "metrics"
-    methods = ("network.json", "baseline.json", "combined.json")
-    results = {"10% transits": tuple(_load(ten, name) for name in methods)}
-    have_one = (SNAPSHOT / "network.json").is_file()
-    if have_one:
-        results["1% transits"] = tuple(_load(SNAPSHOT, name) for name in methods)
-    parts = [
-        "## Results",
+def _snapshot_source() -> str:
+    """Where the 1% snapshot came from, if ``--snapshot`` recorded the commit."""
+    source = (SNAPSHOT / "SOURCE").read_text().strip() if (SNAPSHOT / "SOURCE").is_file() else ""
+    if source.startswith("from commit "):
+        return f"run {source}"
+    return "run from an earlier commit than the default run (not recorded)"
+
+
+def results_block() -> str:
+    """The docs' Results page: both datasets, the search, the dataset tables and the plots."""
+    results = {"10% transits": tuple(_load(METRICS, name) for name in METHODS)}
+    if (SNAPSHOT / "network.json").is_file():
+        results["1% transits"] = tuple(_load(SNAPSHOT, name) for name in METHODS)
+    parts = ["### Window classification and injection-recovery", "", headline(results), ""]
+    if len(results) > 1:
+        parts += [
+            f"The 1% columns come from `reports/ratio_0.01/` ({_snapshot_source()}); rerun it "
+            "with `dvc exp run -S dataset.transit_ratio=0.01` and "
+            "`python tools/update_readme.py --snapshot <experiment name>`.",
+            "",
+        ]
+    parts += [
+        "### The light-curve search (whole quarters of test stars)",
         "",
-        "Generated by `python tools/update_readme.py` from `metrics/` (default 10% run) and "
-        "`reports/ratio_0.01/` (the `dvc exp run -S dataset.transit_ratio=0.01` experiment). "
-        "Thresholds, early stopping and the baseline's settings use validation data only; the "
-        "test split and test stars are scored once. Each cell is network / tuned wotan + BLS "
-        "baseline / the two combined (a light curve flagged when either score is rarer among "
-        "validation negatives than the combination's own validated threshold allows). "
-        "MES is the MES-like SNR (depth over the light curve's own noise at the "
-        "transit duration, times the square root of the number of transits). Per-bin Wilson "
-        "intervals are in `plots/recall_vs_mes_*.csv`, bootstrap intervals of the test-split "
-        "AUCs in `metrics/network.json` and `metrics/baseline.json`; the paired counts "
-        "(transits found by one method only) in `metrics/head_to_head.json`.",
+        search_section(_load(METRICS, "search.json")),
         "",
-        headline(results),
+        "### The 10% dataset (default)",
         "",
-        search_section(json.loads((ten / "search.json").read_text())),
-        "",
-        "### 10% dataset (default)",
-        "",
-        (ten / "dataset.md").read_text().strip(),
+        (METRICS / "dataset.md").read_text().strip(),
         "",
         report_table(results["10% transits"][0]),
         "",
@@ -322,47 +325,133 @@ def section() -> str:
         "![Confusion matrices](plots/confusion_matrix.png)",
         "![Recall vs MES](plots/recall_vs_mes.png)",
     ]
-    if have_one:
+    if len(results) > 1:
         parts += [
             "",
-            "### 1% dataset",
+            "### The 1% dataset",
             "",
             (SNAPSHOT / "dataset.md").read_text().strip(),
             "",
             report_table(results["1% transits"][0]),
             "",
             "![ROC and PR, 1%](reports/ratio_0.01/roc_pr.png)",
-            "![Confusion matrices, 1%](reports/ratio_0.01/confusion_matrix.png)",
             "![Recall vs MES, 1%](reports/ratio_0.01/recall_vs_mes.png)",
-            "",
-            "### `dvc exp show`",
-            "",
-            "```bash",
-            "dvc exp show --only-changed --md",
-            "```",
-            "",
-            (SNAPSHOT / "exp_show.md").read_text().strip(),
-            "",
-            "### `dvc metrics diff` (10% workspace → 1% experiment)",
-            "",
-            (SNAPSHOT / "metrics_diff.md").read_text().strip(),
         ]
     return "\n".join(parts)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--snapshot", metavar="EXP", help="experiment name or revision (1%% run)")
-    args = parser.parse_args()
-    if args.snapshot:
-        snapshot(args.snapshot)
-    text = README.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    text = pattern.sub(lambda _: f"{START}\n{section()}\n{END}", text)
-    pattern = re.compile(re.escape(EXAMPLE_START) + ".*?" + re.escape(EXAMPLE_END), re.S)
-    README.write_text(
-        pattern.sub(lambda _: f"{EXAMPLE_START}\n{predict_example()}\n{EXAMPLE_END}", text)
+def readme_headline() -> str:
+    """The README's short results table: the default run's test figures and the search."""
+    reports = tuple(_load(METRICS, name) for name in METHODS)
+    search = _load(METRICS, "search.json")["search"]
+    lines = [
+        "| test stars and test split (thresholds chosen on validation) | network | "
+        "wotan + BLS | combined |",
+        "|---|---:|---:|---:|",
+    ]
+    rows = (
+        ("ROC-AUC", ("roc_auc",)),
+        ("PR-AUC", ("pr_auc",)),
+        ("recall at 1% FPR, transits injected into real stars' noise, MES ≥ 10",
+         ("detection", "fpr_1pct", "real_injections", "recall_mes_ge_10")),
+        ("the same, MES 7.1–10",
+         ("detection", "fpr_1pct", "real_injections", "recall_mes_7p1_to_10")),
+        ("real KOI windows flagged at 1% FPR, expected MES ≥ 10",
+         ("detection", "fpr_1pct", "real_koi_windows", "recall_mes_ge_10")),
+        ("real non-KOI windows flagged at 1% FPR",
+         ("detection", "fpr_1pct", "real_non_koi_flag_rate", "rate")),
+    )  # fmt: skip
+    for label, path in rows:
+        lines.append(f"| {label} | " + " | ".join(_fmt(_dig(r, path)) for r in reports) + " |")
+    recall = search["recall"]["fap_0p1pct"]
+    quiet = search["false_alarms"]["quiet_test_quarters"]["fap_0p1pct"]
+    return "\n".join(lines) + (
+        "\n\nThe whole-light-curve search, at a false-alarm probability of 0.1% per light curve, "
+        f"found {_share(recall['mes_ge_15'])} transits injected into test stars' quarters at "
+        f"MES ≥ 15 and {_share(recall['mes_10_to_15'])} at MES 10–15, and flagged "
+        f"{_share(quiet)} quiet test quarters." + seed_spread()
     )
+
+
+def limits_block() -> str:
+    """The README's limitations, each with the figure that measures it."""
+    model = _load(ROOT / "model", "model.json")["window"]
+    days = model["length"] * model["cadence_minutes"] / 1440
+    network = _load(METRICS, "network.json")["detection"]
+    dataset = _load(METRICS, "dataset.json")
+    negatives = network["fpr_1pct"]["threshold"]["n_negatives"]
+    synthetic = sum(
+        row["non_transit"] for row in dataset["composition"]
+        if row["split"] == "val" and row["source"] == "synthetic"
+    )  # fmt: skip
+    search = _load(METRICS, "search.json")
+    per_curve = search["window_network"]["thresholds"]["fap_1pct"]["any"]
+    quiet = search["search"]["false_alarms"]["quiet_test_quarters"]
+    strict = network["fpr_0p1pct"]
+    return "\n".join([
+        f"- **At least one window.** The network scores windows of {model['length']} cadences of "
+        f"{model['cadence_minutes']:.1f} min ({days:.1f} days); `predict` refuses a shorter light "
+        "curve, so a window probability never covers one.",
+        "- **False alarms are per window, not per light curve.** A light curve of many windows "
+        "has many chances: to flag only 1% of null quarters, the window network's threshold has "
+        f"to rise from {network['fpr_1pct']['threshold']['value']:.3f} (1% of windows) to "
+        f"{per_curve:.3f}. The whole-light-curve search is calibrated per light curve; it "
+        f"flagged {_share(quiet['fap_1pct'])} quiet test quarters at FAP 1% and "
+        f"{_share(quiet['fap_0p1pct'])} at FAP 0.1%.",
+        f"- **Which operating point on real stars.** The thresholds come from {negatives} "
+        f"validation negatives, {synthetic} of them synthetic, the rest from "
+        f"{dataset['real_stars']['val']} real validation stars. At the default `fpr_1pct`, "
+        f"{_share(network['fpr_1pct']['real_non_koi_flag_rate'])} real non-KOI test windows were "
+        f"flagged; at `fpr_0p1pct`, {_share(strict['real_non_koi_flag_rate'])}, while recall of "
+        f"transits injected into real noise at MES ≥ 10 went from "
+        f"{network['fpr_1pct']['real_injections']['recall_mes_ge_10']:.3f} to "
+        f"{strict['real_injections']['recall_mes_ge_10']:.3f}.",
+    ])  # fmt: skip
+
+
+def _bench_section(title: str) -> tuple[str, list[str]]:
+    """The machine line and table rows of one section of ``bench/RESULTS.md``."""
+    text = (ROOT / "bench" / "RESULTS.md").read_text()
+    body = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    machine = next(line for line in body.splitlines() if line.startswith("Machine:"))
+    rows = [line for line in body.splitlines() if line.startswith("| ")]
+    return machine.removeprefix("Machine: ").strip(), rows
+
+
+def pipeline_time() -> str:
+    """How long ``make repro`` took, from the pipeline benchmark."""
+    machine, rows = _bench_section("Pipeline stages (default params, `dvc repro`)")
+    total = next(r for r in rows if "**total**" in r).split("|")[2].strip(" *")
+    return (
+        f"The whole default pipeline took {float(total) / 60:.1f} min on {machine}, no GPU "
+        "(`python bench/bench_pipeline.py`, in `bench/RESULTS.md`)."
+    )
+
+
+def speed_block() -> str:
+    """``bench/RESULTS.md`` without its title, each section one level down."""
+    text = (ROOT / "bench" / "RESULTS.md").read_text().split("\n", 1)[1].strip()
+    return re.sub(r"^## ", "### ", text, flags=re.M)
+
+
+def studies_block() -> str:
+    """Each study's report, headings moved below the page's, with the command that rewrites it."""
+    parts = []
+    for name, command in STUDIES:
+        path = REPORTS / name
+        if not path.is_file():
+            continue
+        title, body = path.read_text().strip().split("\n", 1)
+        parts += [
+            f"### {title.lstrip('# ')}",
+            "",
+            f"From `reports/{name}`, rewritten only by `{command}`: any figure of the model "
+            "quoted inside may predate the current model, whose figures are above.",
+            "",
+            re.sub(r"^(#+) ", r"\1## ", body.strip(), flags=re.M),
+            "",
+        ]
+    return "\n".join(parts).strip()
 
 
 def predict_example() -> str:
@@ -371,11 +460,54 @@ def predict_example() -> str:
     out = subprocess.run(
         [cli, "predict", FIXTURE], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    return (
-        "Example, a real Kepler-90 quarter shipped as a test fixture (Kepler-90 h transits at "
-        "BKJD 472.1; Kepler-90 is a test star, never trained on):\n\n"
-        f"```\n$ transit-classifier predict {FIXTURE}\n{out.strip()}\n```"
-    )
+    return f"```\n$ transit-classifier predict {FIXTURE}\n{out.strip()}\n```"
+
+
+PRODUCERS: dict[str, Callable[[], str]] = {
+    "headline": readme_headline,
+    "limits": limits_block,
+    "pipeline-time": pipeline_time,
+    "results": results_block,
+    "speed": speed_block,
+    "studies": studies_block,
+    "seeds": seeds_table,
+    "predict-example": predict_example,
+}
+
+
+def targets() -> list[Path]:
+    """The files that may hold generated blocks."""
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+def render(text: str, skip: frozenset[str] = frozenset()) -> str:
+    """``text`` with every generated block it holds rewritten (blocks named in ``skip`` kept)."""
+
+    def fill(match: re.Match) -> str:
+        name = match.group(2)
+        if name in skip:
+            return match.group(0)
+        if name not in PRODUCERS:
+            raise SystemExit(f"unknown generated block {name!r}; add it to PRODUCERS")
+        return f"{match.group(1)}{PRODUCERS[name]().strip()}\n{match.group(3)}"
+
+    return BLOCK.sub(fill, text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--snapshot", metavar="EXP", help="experiment name or revision (1%% run)")
+    args = parser.parse_args()
+    if args.snapshot:
+        snapshot(args.snapshot)
+    for path in targets():
+        text = path.read_text()
+        new = render(text)
+        if new != text:
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(new)
+            tmp.replace(path)
+            print(f"updated {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
