@@ -12,7 +12,6 @@ from scipy.special import expit
 
 from transit_classifier.io import save_figure, write_json
 from transit_classifier.judge import assessment, figures, recovery
-from transit_classifier.judge import evaluation as ev
 from transit_classifier.judge.evaluation import threshold_at_fpr
 from transit_classifier.params import fpr_label, load_params
 from transit_classifier.simulate import injection
@@ -178,7 +177,7 @@ def test_figures_draw_every_method_and_the_ceiling(tmp_path) -> None:
     assert sum("ideal matched filter" in label for label in labels) == 2
     assert sum(label.startswith(("net,", "BLS,")) for label in labels) == 4
     labels_ = np.r_[np.zeros(90), np.ones(10)]
-    methods = [ev.Scored("net", labels_, np.linspace(0, 1, 100), 0.5)]
+    methods = [figures.Scored("net", labels_, np.linspace(0, 1, 100), 0.5)]
     roc = figures.plot_roc_pr(methods)
     assert [ax.get_title() for ax in roc.axes] == ["ROC", "Precision-recall"]
     confusion = figures.plot_confusions(methods)
@@ -186,3 +185,14 @@ def test_figures_draw_every_method_and_the_ceiling(tmp_path) -> None:
     assert counts == sorted([40, 50, 0, 10])  # tn, fp, fn, tp at threshold 0.5
     save_figure(fig, tmp_path / "recall.png")
     assert (tmp_path / "recall.png").stat().st_size > 10_000
+
+
+def test_confusion_panel_states_the_combined_rule_not_a_rounded_negative_threshold():
+    """The combined score's threshold is minus a tail fraction: its panel states the fraction."""
+    labels_ = np.r_[np.zeros(50, int), np.ones(50, int)]
+    plain = figures.Scored("net", labels_, np.linspace(0, 1, 100), 0.5)
+    scores = -np.linspace(0.01, 0, 100)
+    combined = figures.Scored("either", labels_, scores, -4e-5, "tail p <= 4e-05")
+    fig = figures.plot_confusions([plain, combined])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["net\nthreshold 0.5", "either\ntail p <= 4e-05"]

@@ -52,6 +52,12 @@ PAGE = """<!DOCTYPE html>
         table {{
             border-spacing: 15px;
         }}
+        /* DVC shows image plots at full size in overflow-hidden boxes, which crops a
+           figure wider than the window (plots/kepler_examples.png is 1584 px): scale it. */
+        img {{
+            max-width: 92vw;
+            height: auto;
+        }}
     </style>
 </head>
 <body>

@@ -10,7 +10,7 @@ and the figures, every file atomically.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from transit_classifier.params import fpr_label
 
 from . import assessment, curves, figures, recovery
 from . import evaluation as ev
+from .figures import Scored
 
 
 def method_names(params: dict[str, Any]) -> dict[str, str]:
@@ -142,9 +143,13 @@ def write_outputs(
         write_json(metrics / f"{method}.json", reports[method])
     names = method_names(params)
     scored = {
-        method: ev.Scored(names[method], sets.test["y"], s["test"], reports[method]["threshold"])
+        method: Scored(names[method], sets.test["y"], s["test"], reports[method]["threshold"])
         for method, s in scores.items()
     }
+    # The combined score is minus a tail fraction (assessment.combined_scores), so its
+    # raw threshold reads as "-0.0009", or "-0" once rounded: state the fraction.
+    tail = f"either tail p <= {-scored['combined'].threshold:.3g} (validation)"
+    scored["combined"] = replace(scored["combined"], rule=tail)
     write_test_curves(sets, scores, scored, plots)
     curves = recall_curves(sets, scores, reports, params)
     for curve in curves:
@@ -161,7 +166,7 @@ def write_outputs(
 
 
 def write_test_curves(
-    sets: assessment.EvalSets, scores: dict[str, dict], scored: dict[str, ev.Scored], plots: Path
+    sets: assessment.EvalSets, scores: dict[str, dict], scored: dict[str, Scored], plots: Path
 ) -> None:
     """ROC, PR and confusion data of the network and the baseline on the test split."""
     labels = sets.test["y"]

@@ -11,7 +11,6 @@ same bootstrap draws).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -380,20 +379,3 @@ def real_by_star(
             row[f"{prefix}max_score"] = float(np.max(np.asarray(values)[mask]))
         stars[str(int(star))] = row
     return stars
-
-
-# ------------------------------------------------------------------------ operating point
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A method's test scores and its validation-chosen threshold, for the figures."""
-
-    name: str
-    labels: np.ndarray
-    scores: np.ndarray
-    threshold: float
-
-    @property
-    def predicted(self) -> np.ndarray:
-        return np.asarray(self.scores) >= self.threshold

@@ -7,6 +7,7 @@ Plotting lives apart from the logic that computes what is drawn
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,29 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from .evaluation import Scored, binary, confusion_counts, operating_point
+from .evaluation import binary, confusion_counts, operating_point
 from .recovery import KEPLER_MES
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A method's test scores and its validation-chosen threshold, for the figures."""
+
+    name: str
+    labels: np.ndarray
+    scores: np.ndarray
+    threshold: float
+    rule: str = ""  # how the threshold reads, when its raw value would mislead (figures)
+
+    @property
+    def caption(self) -> str:
+        """The threshold as a figure states it: ``rule``, else the value."""
+        return self.rule or f"threshold {self.threshold:.4g}"
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return np.asarray(self.scores) >= self.threshold
+
 
 TITLES = {"synthetic": "synthetic stars", "real": "real Kepler noise (test stars)"}
 STYLES = {"fpr_1pct": "-", "fpr_0p1pct": "--"}
@@ -141,6 +163,6 @@ def plot_confusions(methods: Sequence[Scored]) -> Any:
         ax.set_xticks([0, 1], ["no transit", "transit"])
         ax.set_yticks([0, 1], ["no transit", "transit"])
         ax.set(xlabel="predicted", ylabel="actual")
-        ax.set_title(f"{method.name}\nthreshold {method.threshold:.4g}", fontsize=10)
+        ax.set_title(f"{method.name}\n{method.caption}", fontsize=10)
     fig.tight_layout()
     return fig
