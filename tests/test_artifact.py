@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import os
+import site
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -60,9 +60,15 @@ def test_clone_finds_the_committed_model() -> None:
 
 
 @pytest.mark.slow
-def test_wheel_ships_the_model_and_predicts_outside_the_repository(tmp_path: Path) -> None:
-    """A built wheel carries ``model/`` as package data; imported from an unpacked wheel in a
-    folder far from the repository, predict scores a real Kepler FITS with it."""
+def test_wheel_installed_in_a_venv_predicts_outside_the_repository(tmp_path: Path) -> None:
+    """``pip install`` of a built wheel into a fresh venv, run from a folder far from the
+    repository: the ``transit-classifier`` command scores a real Kepler FITS and
+    ``tc.load_model()`` loads, both with the model shipped as package data.
+
+    The venv reaches this environment's dependencies through a ``.pth`` line (a path, so the
+    repository's editable install is not activated): installing TensorFlow afresh would need
+    the network.
+    """
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
          "-q", "-w", str(tmp_path / "dist")],
@@ -70,22 +76,45 @@ def test_wheel_ships_the_model_and_predicts_outside_the_repository(tmp_path: Pat
     )  # fmt: skip
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("transit_classifier-*.whl")
-    site = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(site)
-    assert (site / "transit_classifier" / "release" / "model.weights.h5").is_file()
+    bin_dir = _venv_with_wheel(tmp_path / "venv", wheel)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(site), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     fits = FIXTURES / "kplr011442793-2010174085026_llc.fits"
     done = subprocess.run(
-        [sys.executable, "-c",
-         "import transit_classifier.serve.artifact as a, sys; print(a.DEFAULT_MODEL_DIR); "
-         "from transit_classifier.serve.cli import main; sys.exit(main(sys.argv[1:]))",
-         "predict", str(fits), "--json"],
+        [str(bin_dir / "transit-classifier"), "predict", str(fits), "--json"],
         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    first, rest = done.stdout.split("\n", 1)
-    assert Path(first) == site / "transit_classifier" / "release"
-    record = json.loads(rest)
+    record = json.loads(done.stdout)
     assert record["inputs"][0]["n_scored"] > 0 and 0 < record["threshold"] < 1
+    loaded = subprocess.run(
+        [str(bin_dir / "python"), "-c",
+         "import transit_classifier as tc; from transit_classifier.serve import artifact; "
+         "print(artifact.DEFAULT_MODEL_DIR); print(tc.load_model().threshold)"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    model_dir, threshold = loaded.stdout.split()
+    assert Path(model_dir).is_relative_to(tmp_path / "venv")
+    assert (Path(model_dir) / "model.weights.h5").is_file()
+    assert float(threshold) == record["threshold"]
+
+
+def _venv_with_wheel(venv: Path, wheel: Path) -> Path:
+    """A venv holding ``wheel`` (installed by pip), with this environment's dependencies."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    bin_dir = venv / "bin"
+    probe = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    own = subprocess.run(
+        [str(bin_dir / "python"), "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (Path(own) / "_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "install",
+         "--no-deps", "--no-index", "-q", str(wheel)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr[-2000:]
+    return bin_dir
