@@ -127,3 +127,25 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     assert "load_model" in api and "operating_point" in api  # rendered from the docstrings
     assert (site / "results" / "index.html").is_file()
     assert (site / "plots" / "roc_pr.png").is_file()  # the pages' images are published
+
+
+def test_snapshot_finds_an_experiment_by_name(tmp_path: Path, monkeypatch) -> None:
+    """``--snapshot NAME`` resolves a ``dvc exp`` name through its ``refs/exps`` ref."""
+    update = load_script("tools", "update_readme")
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    git("init", "-q")
+    for message in ("baseline", "experiment"):
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty",
+            "-m", message)  # fmt: skip
+    baseline, experiment = git("rev-parse", "HEAD~1"), git("rev-parse", "HEAD")
+    git("update-ref", f"refs/exps/ab/cd/{baseline}/ratio-0.01", experiment)
+    monkeypatch.setattr(update, "ROOT", tmp_path)
+    assert update.experiment_commit("ratio-0.01") == experiment
+    assert update.experiment_commit(baseline[:7]) == baseline
+    with pytest.raises(SystemExit, match="no experiment or revision 'ratio-0.1'"):
+        update.experiment_commit("ratio-0.1")

@@ -69,18 +69,32 @@ STUDIES = (  # (report, the command that rewrites it)
 )
 
 
-def snapshot(rev: str) -> None:
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def experiment_commit(name: str) -> str:
+    """The commit of an experiment given by name (its ``refs/exps/.../NAME`` ref) or revision."""
+    refs = _git("for-each-ref", "--format=%(refname)", "refs/exps").splitlines()
+    named = [ref for ref in refs if ref.rsplit("/", 1)[-1] == name]
+    try:
+        return _git("rev-parse", "--verify", f"{named[0] if named else name}^{{commit}}")
+    except subprocess.CalledProcessError:
+        raise SystemExit(f"no experiment or revision {name!r}; see `dvc exp show`") from None
+
+
+def snapshot(name: str) -> None:
     """Copy the experiment's outputs out of git and record the commit it was run from."""
+    rev = experiment_commit(name)
     SNAPSHOT.mkdir(parents=True, exist_ok=True)
-    for name in SNAPSHOT_FILES:
+    for path in SNAPSHOT_FILES:
         blob = subprocess.run(
-            ["git", "show", f"{rev}:{name}"], cwd=ROOT, capture_output=True, check=True
+            ["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, check=True
         ).stdout
-        (SNAPSHOT / Path(name).name).write_bytes(blob)
-    base = subprocess.run(  # an experiment commit's parent is the commit it ran from
-        ["git", "rev-parse", "--short", f"{rev}^"], cwd=ROOT, capture_output=True, text=True,
-        check=True,
-    ).stdout.strip()  # fmt: skip
+        (SNAPSHOT / Path(path).name).write_bytes(blob)
+    base = _git("rev-parse", "--short", f"{rev}^")  # an experiment's parent: where it ran from
     (SNAPSHOT / "SOURCE").write_text(f"from commit {base}\n")
 
 
