@@ -325,7 +325,7 @@ def _snapshot_source() -> str:
     source = (SNAPSHOT / "SOURCE").read_text().strip() if (SNAPSHOT / "SOURCE").is_file() else ""
     if source.startswith("from commit "):
         return f"run {source}"
-    return "run from an earlier commit than the default run (not recorded)"
+    return "run from an earlier commit than the default run (the snapshot does not name it)"
 
 
 def results_block() -> str:
@@ -336,7 +336,7 @@ def results_block() -> str:
     parts = ["### Window classification and injection-recovery", "", headline(results), ""]
     if len(results) > 1:
         parts += [
-            f"The 1% columns come from `reports/ratio_0.01/` ({_snapshot_source()}); rerun it "
+            f"The 1% columns come from `reports/ratio_0.01/`, {_snapshot_source()}; rerun it "
             "with `dvc exp run -S dataset.transit_ratio=0.01` and "
             "`python tools/update_readme.py --snapshot <experiment name>`.",
             "",
