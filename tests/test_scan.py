@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import transit_classifier
-from transit_classifier.serve import scan
+from transit_classifier.serve import scan, scan_cluster
 from transit_classifier.serve.scan_inputs import iter_inputs, join_id_tokens, normalise_id
 from transit_classifier.serve.scan_store import (
     FAILURE_COLUMNS,
@@ -224,7 +224,7 @@ def test_scheduler_option_gives_the_same_rows(
 def test_unreachable_scheduler_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scan, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(scan_cluster, "CONNECT_TIMEOUT", "1s")
     address = f"tcp://127.0.0.1:{free_port()}"
     assert run_scan(FIXTURES, "--out", tmp_path / "s.parquet", "--scheduler", address) == 1
     err = capsys.readouterr().err.strip()

@@ -20,7 +20,8 @@ from transit_classifier.errors import UserError
 from transit_classifier.io import atomic_dir, write_json
 from transit_classifier.learn.model import ARCHITECTURE_FILE, INFO_FILE, WEIGHTS_FILE
 
-THRESHOLDS_FILE = "thresholds.json"
+from .artifact_check import THRESHOLDS_FILE, check_thresholds, read_json
+
 SEARCH_FILE = "search.json"  # the light-curve search: settings, null scores, FAP thresholds
 PACKAGED_DIR = "release"  # where a wheel ships the artifact, inside the package (setup.py)
 
@@ -93,19 +94,15 @@ def load_threshold(
     path = Path(model_dir) / THRESHOLDS_FILE
     if not path.is_file():
         raise UserError(f"{path}: not found (this model has no validated threshold); {FIX}")
-    try:
-        record = json.loads(path.read_text())
-        points, default = record["operating_points"], record["default"]
-        linked = record["weights_sha256"]
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError):
-        raise UserError(f"{path}: not a thresholds record; {FIX}") from None
-    if linked != info.get("weights_sha256"):
+    record = check_thresholds(read_json(path), path)
+    points, default = record["operating_points"], record["default"]
+    if record["weights_sha256"] != info.get("weights_sha256"):
         raise UserError(
             f"{path}: chosen for other weights than {Path(model_dir) / WEIGHTS_FILE}; {FIX}"
         )
     name = default if point is None else point
-    value = points.get(name) if isinstance(points, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        known = ", ".join(sorted(points)) if isinstance(points, dict) else "none"
-        raise UserError(f"{path}: no operating point {name!r} in [0, 1] (known: {known}); {FIX}")
-    return name, float(value)
+    if name not in points:
+        known = ", ".join(sorted(points))
+        fix = f"choose one of {known}" if point is not None else FIX
+        raise UserError(f"{path}: no operating point {name!r} (known: {known}); {fix}")
+    return name, float(points[name])

@@ -8,7 +8,6 @@ per-light-curve false-alarm probability is within the operating point, else
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from transit_classifier.search.flatten import search_grid
 from transit_classifier.sources.lightcurve import Observations
 
 from .artifact import FIX, SEARCH_FILE
+from .artifact_check import read_json
 
 CANDIDATE_KEYS = (
     "period", "period_err", "epoch", "epoch_err", "duration_hours", "depth_ppm", "depth_err_ppm",
@@ -46,13 +46,7 @@ def load_search(model_dir: str | Path) -> SearchCalibration | None:
     path = Path(model_dir) / SEARCH_FILE
     if not path.is_file():
         return None
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise UserError(f"{path}: {path.stat().st_size:,} bytes, not a search calibration; {FIX}")
-    try:
-        record = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise UserError(f"{path}: not JSON; {FIX}") from None
-    return SearchCalibration.from_dict(record, str(path))
+    return SearchCalibration.from_dict(read_json(path, MAX_JSON_BYTES, FIX), str(path))
 
 
 def json_number(value: float | None, digits: int = 6) -> float | None:

@@ -10,11 +10,14 @@ user can fix end as one ``error: ...`` line and exit 1; usage errors exit 2
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -28,6 +31,8 @@ from transit_classifier.stage import quiet_tensorflow
 from . import predict as scoring
 from . import scan, vetting
 from .artifact import DEFAULT_MODEL_DIR, load_threshold
+from .artifact_check import check_artifact
+from .boundary import reason
 from .candidates import find_candidates, load_search
 from .figures import vetting_path
 from .scan_inputs import join_id_tokens
@@ -121,14 +126,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _each(items: Sequence, work: Callable, desc: str, failures: list[str]) -> list:
-    """Apply ``work`` to every item; a UserError is recorded as one line and the item skipped."""
+def _each(
+    items: Sequence, work: Callable, desc: str, failures: list[str], name: Callable[[Any], str]
+) -> list:
+    """Apply ``work`` to every item; any exception is that item's one line, and it is skipped.
+
+    This is predict's one per-input boundary, as in ``scan``: a UserError keeps
+    its message, a damaged file or a bug on one input (see :func:`.boundary.reason`)
+    never costs the other inputs their results.
+    """
     done = []
     for item in tqdm(items, desc=desc, disable=None):
         try:
             done.append(work(item))
-        except UserError as exc:
-            failures.append(str(exc))
+        except Exception as exc:  # per-input failures are lines, never fatal
+            failures.append(reason(name(item), exc))
     return done
 
 
@@ -143,6 +155,7 @@ def _candidates(
             lambda p: (p.lightcurve.name, vetting.vet(p, setup.preprocessing)),
             "vetting",
             failures,
+            _curve_name,
         )
     )
 
@@ -157,6 +170,23 @@ def _with_candidates(records: dict[str, Any], found: dict[str, tuple]) -> dict[s
     return records
 
 
+def _curve_name(prediction: scoring.Prediction) -> str:
+    return prediction.lightcurve.name
+
+
+def _page_paths(names: list[str], directory: str) -> dict[str, Path]:
+    """Each input's vetting page; inputs whose pages would share a name (``a/star.csv`` and
+    ``b/star.csv``) get a short hash of their full name, so no page overwrites another."""
+    plain = {name: vetting_path(directory, name) for name in names}
+    shared = Counter(plain.values())
+    return {
+        name: path
+        if shared[path] == 1
+        else vetting_path(directory, name, hashlib.sha256(name.encode()).hexdigest()[:8])
+        for name, path in plain.items()
+    }
+
+
 def _write_vetting(
     predictions: list[scoring.Prediction], found: dict[str, tuple], directory: str
 ) -> str | None:
@@ -165,12 +195,14 @@ def _write_vetting(
 
     from .figures import prediction_figure
 
+    paths = _page_paths(
+        [p.lightcurve.name for p in predictions if p.lightcurve.name in found], directory
+    )
     for p in predictions:
         if p.lightcurve.name in found:
             candidate, flat = found[p.lightcurve.name]
-            path = vetting_path(directory, p.lightcurve.name)
             try:
-                save_figure(prediction_figure(p, flat, candidate), path)
+                save_figure(prediction_figure(p, flat, candidate), paths[p.lightcurve.name])
             except OSError as exc:
                 reason = exc.strerror or type(exc).__name__
                 return (
@@ -194,20 +226,49 @@ def _scorer(
     return score
 
 
+def _load(args: argparse.Namespace) -> tuple[Any, scoring.ModelSetup, SearchCalibration | None]:
+    """The model, its setup and search calibration, every file checked before TensorFlow."""
+    from transit_classifier.learn.model import load_classifier
+
+    if args.threshold is not None and args.operating_point is not None:
+        raise UserError(
+            f"--threshold {args.threshold} and --operating-point {args.operating_point} both set "
+            "the threshold; pass only one of them"
+        )
+    artifact = check_artifact(args.model_dir)  # no model, nothing to do: fail at once
+    threshold = args.threshold
+    if threshold is None:
+        threshold = load_threshold(args.model_dir, artifact.info, args.operating_point)[1]
+    calibration = load_search(args.model_dir)
+    model, info = load_classifier(args.model_dir)
+    return model, scoring.model_setup(info, threshold), calibration
+
+
+def _plot(predictions: list[scoring.Prediction], threshold: float, where: str) -> str | None:
+    """Save the ``--plot`` figure; a failure is one line (the printed results stay complete)."""
+    from transit_classifier.io import save_figure
+
+    from .figures import plot_predictions
+
+    try:
+        save_figure(plot_predictions(predictions, threshold), where)
+    except OSError as exc:
+        return (
+            f"{where}: cannot write the plot ({exc.strerror or type(exc).__name__}); "
+            "the results above are complete; choose a writable --plot path"
+        )
+    except Exception as exc:  # the results are printed: never lose them
+        return reason(where, exc)
+    return None
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """Score every readable input; report each bad one on its own line and exit 1 if any failed.
 
     Results are printed before the plot and vetting pages are drawn, so a
     figure that cannot be written never loses them.
     """
-    from transit_classifier.learn.model import load_classifier
-
-    model, info = load_classifier(args.model_dir)  # no model, nothing to do: fail at once
-    threshold = args.threshold
-    if threshold is None:
-        threshold = load_threshold(args.model_dir, info, args.operating_point)[1]
-    setup = scoring.model_setup(info, threshold)
-    calibration = load_search(args.model_dir)
+    model, setup, calibration = _load(args)
     failures: list[str] = []
     if calibration is None:
         print(
@@ -216,28 +277,19 @@ def run_predict(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     texts = join_id_tokens(args.inputs)
-    curves = _each(texts, lambda text: inputs.load_input(text, args.cache_dir), "reading", failures)
+    curves = _each(texts, lambda t: inputs.load_input(t, args.cache_dir), "reading", failures, str)
     if args.stitch and len(curves) > 1:
-        curves = _each([curves], inputs.stitch, "stitching", failures)
-    predictions = _each(curves, _scorer(model, setup, calibration), "scoring", failures)
+        curves = _each([curves], inputs.stitch, "stitching", failures, lambda c: c[0].name)
+    score = _scorer(model, setup, calibration)
+    predictions = _each(curves, score, "scoring", failures, lambda c: c.name)
     found = _candidates(predictions, setup, failures) if args.json or args.vet else {}
     if predictions and args.json:
         print(json.dumps(_with_candidates(scoring.to_records(predictions, setup), found), indent=2))
     elif predictions:
-        print(scoring.format_table(predictions, threshold))
+        print(scoring.format_table(predictions, setup.threshold))
     sys.stdout.flush()
     if predictions and args.plot:
-        from transit_classifier.io import save_figure
-
-        from .figures import plot_predictions
-
-        try:
-            save_figure(plot_predictions(predictions, threshold), args.plot)
-        except OSError as exc:
-            failures.append(
-                f"{args.plot}: cannot write the plot ({exc.strerror or type(exc).__name__}); "
-                "the results above are complete; choose a writable --plot path"
-            )
+        failures.extend(filter(None, [_plot(predictions, setup.threshold, args.plot)]))
     if found and args.vet:
         failures.extend(filter(None, [_write_vetting(predictions, found, args.vet)]))
     for line in failures:

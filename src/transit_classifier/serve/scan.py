@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -33,13 +31,15 @@ from typing import Any
 import pandas as pd
 
 from transit_classifier.errors import UserError
-from transit_classifier.learn.model import INFO_FILE
 from transit_classifier.stage import quiet_tensorflow
 
 from .api import TransitClassifier, load_model
-from .artifact import DEFAULT_MODEL_DIR, FIX, load_threshold
+from .artifact import DEFAULT_MODEL_DIR, load_threshold
+from .artifact_check import check_artifact
+from .boundary import reason
 from .candidates import table_rows
 from .figures import vetting_path
+from .scan_cluster import Progress, local_client, remote_client, scheduler_address
 from .scan_inputs import Task, batched, join_id_tokens, pending
 from .scan_store import (
     FAILURE_COLUMNS,
@@ -51,11 +51,11 @@ from .scan_store import (
     empty_frame,
 )
 
-CONNECT_TIMEOUT = "10s"
 IN_FLIGHT_PER_WORKER = 2  # batches queued per worker: keeps workers busy, memory bounded
 TIC_FIX = "scan its light-curve file, or a CSV with time and flux columns, instead"
 RESUME = "finished batches are kept in the tables: rerun the same scan to resume"
 MAX_REPORTED = 10  # failure lines printed; the failures table holds them all
+PROGRESS_EVERY = 100  # inputs per progress line in a log: a line every minute or so at ~2/s
 
 
 # --------------------------------------------------------------------------- workers
@@ -65,6 +65,7 @@ MAX_REPORTED = 10  # failure lines printed; the failures table holds them all
 def cached_model(model_dir: str, operating_point: str | None) -> TransitClassifier:
     """The classifier, loaded once per worker process and reused for every batch it scores."""
     quiet_tensorflow()
+    check_artifact(model_dir)  # before TensorFlow builds anything from it
     return load_model(model_dir, operating_point)
 
 
@@ -88,14 +89,6 @@ def download_tic(tic: int) -> Any:
         return retry.call(lambda: search.download_all())
     except mast.MastUnreachable:
         raise UserError(f"TIC {tic}: cannot reach MAST to download it; {TIC_FIX}") from None
-
-
-def one_line(exc: BaseException) -> str:
-    """A failure's reason on one line; an unexpected error also names its type."""
-    text = " ".join(str(exc).split())
-    if isinstance(exc, UserError):
-        return text
-    return f"{type(exc).__name__}: {text or 'no message'} (unexpected; please report it)"
 
 
 def score_batch(
@@ -123,7 +116,7 @@ def score_batch(
                 plot = None if vet_dir is None else vetting_path(vet_dir, task.input, task.key[:12])
                 table, found = classifier.examine(data, plot=plot)
         except Exception as exc:  # per-input failures are rows, never fatal
-            failures.append({**tagged, "reason": one_line(exc)})
+            failures.append({**tagged, "reason": reason(task.input, exc)})
         else:
             windows.append(table.assign(**tagged))
             searched.append(table_rows(found).assign(**tagged))
@@ -143,47 +136,19 @@ def model_hash(model_dir: str | Path, operating_point: str | None) -> str:
     Raises
     ------
     UserError
-        If the model directory has no readable ``model.json`` or valid threshold.
+        If a file of the model directory is missing or invalid, or the threshold is unknown.
     """
-    path = Path(model_dir) / INFO_FILE
-    try:
-        info = json.loads(path.read_text())
-        weights = info["weights_sha256"]
-    except (OSError, ValueError, TypeError, KeyError):
-        raise UserError(f"{path}: missing or not a model record; {FIX}") from None
+    info = check_artifact(model_dir).info
+    weights = info["weights_sha256"]
     point, threshold = load_threshold(model_dir, info, operating_point)
     return hashlib.sha256(f"{weights}|{point}|{threshold!r}".encode()).hexdigest()[:16]
 
 
-@contextmanager
-def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
-    """A client of the cluster at ``scheduler``, or of a new LocalCluster of ``workers``.
-
-    Raises
-    ------
-    UserError
-        If the scheduler cannot be reached.
-    """
-    from distributed import Client, LocalCluster
-
+def dask_client(scheduler: str | None, workers: int, dashboard: bool = False) -> Any:
+    """A client of the cluster at ``scheduler``, or of a new LocalCluster of ``workers``."""
     if scheduler is None:
-        with (
-            LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            yield client
-        return
-    try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError) as exc:
-        raise UserError(
-            f"cannot reach the Dask scheduler at {scheduler} ({' '.join(str(exc).split())[:80]});"
-            " start one with `dask scheduler`, or drop --scheduler to scan on this machine"
-        ) from None
-    with client:
-        yield client
+        return local_client(workers, dashboard)
+    return remote_client(scheduler, dashboard)
 
 
 @dataclass
@@ -198,7 +163,7 @@ class Tally:
 
 
 def dispatch(
-    client: Any, batches: Iterator[list[Task]], store: ScanStore, bar: Any, **score: Any
+    client: Any, batches: Iterator[list[Task]], store: ScanStore, progress: Progress, **score: Any
 ) -> tuple[Tally, list[str]]:
     """Keep a few batches queued per worker, append each result as it completes.
 
@@ -228,7 +193,7 @@ def dispatch(
         tally.candidates += int((windows["verdict"] == "transit").sum())
         tally.search_candidates += int((searched["verdict"] == "candidate").sum())
         reasons.extend(failures["reason"].head(MAX_REPORTED - len(reasons)))
-        bar.update(windows["input_key"].nunique() + len(failures))
+        progress.update(windows["input_key"].nunique() + len(failures), len(failures))
     return tally, reasons
 
 
@@ -240,8 +205,8 @@ def report(tally: Tally, reasons: list[str], store: ScanStore) -> None:
         f"{tally.search_candidates} search candidate(s) at FAP 1%; tables: "
         + ", ".join(str(store.directory(t)) for t in TABLES)
     )
-    for reason in reasons:
-        print(f"error: {reason}", file=sys.stderr)
+    for line in reasons:
+        print(f"error: {line}", file=sys.stderr)
     if tally.failed > len(reasons):
         print(
             f"error: ... {tally.failed - len(reasons)} more in the failures table", file=sys.stderr
@@ -254,30 +219,33 @@ def run(args: argparse.Namespace) -> int:
     Returns 0 once the scan completes, even if some inputs failed: those are
     rows of the failures table, and ``error:`` lines here.
     """
-    from tqdm import tqdm
-
+    if args.scheduler is not None:
+        scheduler_address(args.scheduler)  # a malformed address fails before any work
     sources = join_id_tokens(args.inputs)
     vet_dir = _vet_folder(args.vet)
     store = ScanStore(Path(args.out or f"scan.{args.format}"), args.format)
     model = model_hash(args.model_dir, args.operating_point)
-    store.prepare(forget_failures=args.retry_failed)
-    done = store.done_keys()
-    skip = frozenset(store.directory(t).resolve() for t in TABLES)
-    total = sum(1 for _ in pending(sources, set(done), model, skip))
-    batches = batched(pending(sources, done, model, skip), args.batch_size)
-    score = {
-        "model_dir": str(Path(args.model_dir).resolve()),  # workers may run in other folders
-        "operating_point": args.operating_point,
-        "model_hash": model,
-        "vet_dir": vet_dir,
-    }
-    tally, reasons = Tally(), []
-    if total:  # a rerun with nothing left to do starts no cluster
-        with (
-            tqdm(total=total, desc="scan", unit="input", disable=None) as bar,
-            dask_client(args.scheduler, args.workers) as client,
-        ):
-            tally, reasons = dispatch(client, batches, store, bar, **score)
+    with store.lock():
+        store.prepare(forget_failures=args.retry_failed)
+        done = store.done_keys()
+        skip = frozenset(store.directory(t).resolve() for t in TABLES)
+        total = sum(1 for _ in pending(sources, set(done), model, skip))
+        batches = batched(pending(sources, done, model, skip), args.batch_size)
+        score = {
+            "model_dir": str(Path(args.model_dir).resolve()),  # workers may run elsewhere
+            "operating_point": args.operating_point,
+            "model_hash": model,
+            "vet_dir": vet_dir,
+        }
+        tally, reasons = Tally(), []
+        if total:  # a rerun with nothing left to do starts no cluster
+            progress = Progress(total, args.progress_every)
+            try:
+                with dask_client(args.scheduler, args.workers, args.dashboard) as client:
+                    tally, reasons = dispatch(client, batches, store, progress, **score)
+            finally:
+                progress.close()
+            store.drop_superseded()  # a changed input's new rows replace its old ones
     report(tally, reasons, store)
     return 0
 
@@ -318,18 +286,8 @@ DESCRIPTION = (
 )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``scan`` options, shared by :func:`add_parser` and :func:`main`."""
-    parser.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="INPUT",
-        help="a directory (searched recursively), a quoted glob, a light-curve FITS or CSV, a "
-        "manifest CSV with a 'path', 'kepid' or 'tic' column, or an id ('KIC 11442793', "
-        "'TIC 261136679') downloaded from MAST",
-    )
-    parser.add_argument("--out", help="output table directory (default: scan.FORMAT)")
-    parser.add_argument("--format", choices=FORMATS, default="parquet", help="default: parquet")
+def _add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the scan runs, in what pieces, and how a long job shows its progress."""
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -344,6 +302,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=_positive, default=8, help="inputs per task and part file (default: 8)"
     )
+    parser.add_argument(
+        "--progress-every",
+        type=_positive,
+        default=PROGRESS_EVERY,
+        metavar="N",
+        help="when stderr is not a terminal (nohup, Slurm logs), log a progress line every N "
+        f"inputs (default: {PROGRESS_EVERY}); a terminal shows a progress bar instead",
+    )
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="serve the Dask dashboard (on this machine only, for a LocalCluster) and print "
+        "its URL",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``scan`` options, shared by :func:`add_parser` and :func:`main`."""
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="a directory (searched recursively), a quoted glob, a light-curve FITS or CSV, a "
+        "manifest CSV with a 'path', 'kepid' or 'tic' column, or an id ('KIC 11442793', "
+        "'TIC 261136679') downloaded from MAST",
+    )
+    parser.add_argument("--out", help="output table directory (default: scan.FORMAT)")
+    parser.add_argument("--format", choices=FORMATS, default="parquet", help="default: parquet")
+    _add_cluster_arguments(parser)
     parser.add_argument(
         "--vet",
         metavar="DIR",
@@ -392,5 +379,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"error: interrupted; {RESUME}", file=sys.stderr)
+        print(f"error: interrupted; {RESUME}", file=sys.stderr, flush=True)
         return 130

@@ -50,11 +50,16 @@ def normalise_id(text: str, mission: str = "KIC") -> str | None:
 
 
 def join_id_tokens(items: Iterable[str]) -> list[str]:
-    """Rejoin ``KIC 11442793`` or ``TIC 42`` typed without quotes (two shell words)."""
+    """Rejoin ``KIC 11442793`` or ``TIC 42`` typed without quotes (two shell words).
+
+    A word that exists as a path is a path: a file or folder named ``KIC`` is
+    never glued to the number after it (and a folder ``12345`` alone stays a folder).
+    """
     joined: list[str] = []
     for item in items:
-        if joined and joined[-1].strip().upper() in ("KIC", "TIC") and item.strip().isdigit():
-            joined[-1] = f"{joined[-1].strip().upper()} {item.strip()}"
+        mission = joined[-1].strip().upper() if joined else ""
+        if mission in ("KIC", "TIC") and item.strip().isdigit() and not os.path.lexists(joined[-1]):
+            joined[-1] = f"{mission} {item.strip()}"
         else:
             joined.append(item)
     return joined

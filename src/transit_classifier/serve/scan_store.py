@@ -11,14 +11,25 @@ into place with :func:`os.replace` (:func:`~transit_classifier.io.atomic_path`),
 so a reader or a rerun never sees half a file. A batch's windows part is
 written last: it marks the batch as done, and a candidates or failures part
 without it (left by a crash) is removed before a rerun, so that batch is
-scored again without duplicate rows.
+scored again without duplicate rows; so are the hidden temporary files a crash
+left. One scan at a time writes to a table (a lock file), so that clean-up never
+touches another run's files. An input rescanned after it changed replaces its
+old rows: the rows of an older key of the same input and model are dropped.
+
+CSV parts are written for spreadsheets too: a text cell starting with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return is prefixed with ``'`` (OWASP's
+advice against formula injection), so an input named ``=HYPERLINK(...).csv``
+stays text. Numeric columns are written as numbers, negative ones included.
 """
 
 from __future__ import annotations
 
+import fcntl
+import re
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +102,25 @@ COLUMNS = {
 }
 TABLES = tuple(COLUMNS)
 TEXT = {n for columns in COLUMNS.values() for n, kind in columns.items() if kind == "string"}
+KEYS = ["input", "input_key", "model_hash"]
+LOCK_FILE = ".scan.lock"  # hidden: pyarrow and pandas skip names starting with a dot
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Digits, signs, points, exponents and spaces only (a list of times like "-1.5 2.25"): no
+# spreadsheet can run anything from such a cell, so it is left as the number it is.
+NUMBERS_ONLY = re.compile(
+    r"^[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?(?:\s+[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)*$"
+)
+
+
+def escape_formula(cell: object) -> object:
+    """``cell`` made safe for a spreadsheet: ``'`` before a text that would start a formula.
+
+    >>> escape_formula("=HYPERLINK(\"http://x\")"), escape_formula("-1.5 2.25"), escape_formula("a")
+    ('\'=HYPERLINK("http://x")', '-1.5 2.25', 'a')
+    """
+    if isinstance(cell, str) and cell.startswith(FORMULA_START) and not NUMBERS_ONLY.match(cell):
+        return "'" + cell
+    return cell
 
 
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
@@ -126,8 +156,30 @@ class ScanStore:
         stem = self.out.name.removesuffix(suffix)
         return self.out.with_name(f"{stem}.{table}{suffix}")
 
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the tables for this run alone: a second scan into the same ``--out`` would
+        have its unfinished parts taken for a crash's and removed.
+
+        Raises
+        ------
+        UserError
+            If another scan holds them.
+        """
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / LOCK_FILE, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UserError(
+                    f"{self.out}: another scan is writing these tables; wait for it to finish, "
+                    "or choose another --out"
+                ) from None
+            yield
+
     def prepare(self, forget_failures: bool = False) -> None:
-        """Create the table directories and drop parts of batches a crash left unfinished.
+        """Create the table directories and drop what a crash left: half-written temporary
+        files, parts of unfinished batches, and rows a rescan has superseded.
 
         With ``forget_failures``, every failures part goes too, so those inputs are tried again.
 
@@ -148,28 +200,54 @@ class ScanStore:
                 raise UserError(
                     f"{path}: cannot create it ({exc.strerror}); choose another --out"
                 ) from None
+            for temporary in path.glob(f".part-*.{self.fmt}.*.tmp"):  # atomic_path's names
+                temporary.unlink(missing_ok=True)
         done = {part.name for part in self.parts("windows")}
         for table in ("candidates", "failures", "search", "summary"):
             for part in self.parts(table):
                 if part.name not in done or (forget_failures and table == "failures"):
                     part.unlink()
+        self.drop_superseded()
 
     def parts(self, table: str) -> Iterator[Path]:
         """The finished part files of ``table`` (temporary names start with a dot)."""
         return self.directory(table).glob(f"part-*.{self.fmt}")
 
-    def done_keys(self) -> set[str]:
-        """Input keys already scored or already failed, so a rerun skips them."""
-        keys: set[str] = set()
+    def index(self) -> pd.DataFrame:
+        """Which input, key and model every windows and failures part holds (column ``part``)."""
+        frames = [empty_frame(FAILURE_COLUMNS)[KEYS].assign(part=pd.Series(dtype="string"))]
         for table in ("windows", "failures"):
             for part in self.parts(table):
-                keys.update(self._read(part, ["input_key"])["input_key"].dropna())
-        return keys
+                rows = self._read(part, KEYS).drop_duplicates()
+                frames.append(rows.assign(part=part.name))
+        return pd.concat(frames, ignore_index=True)
+
+    def done_keys(self) -> set[str]:
+        """Input keys already scored or already failed, so a rerun skips them."""
+        return set(self.index()["input_key"].dropna())
+
+    def drop_superseded(self) -> None:
+        """Keep only the newest key of each input and model: a file that changed and was
+        scored again replaces its old rows (windows, candidates, failures, search, summary)."""
+        index = self.index()
+        index["written"] = index["part"].str.split("-").str[1].astype("int64")
+        newest = index.sort_values("written").groupby(["input", "model_hash"])["input_key"].last()
+        latest = index.join(newest.rename("latest"), on=["input", "model_hash"])
+        stale = latest[latest["input_key"] != latest["latest"]]
+        for name, rows in stale.groupby("part"):
+            keys = set(rows["input_key"])
+            for table in (*TABLES[1:], "windows"):  # windows last: it marks the batch as done
+                path = self.directory(table) / name
+                if path.exists():
+                    frame = self._read(path, list(COLUMNS[table]))
+                    kept = frame[~frame["input_key"].isin(keys)]
+                    self._write(typed(kept, COLUMNS[table]), table, name)
 
     def read(self, table: str) -> pd.DataFrame:
         """One whole table as a DataFrame (for summaries and tests; a sweep's may be large)."""
         columns = COLUMNS[table]
         frames = [self._read(part, list(columns)) for part in sorted(self.parts(table))]
+        frames = [frame for frame in frames if len(frame)]  # a rescan may leave a part empty
         return typed(pd.concat([empty_frame(columns), *frames]), columns)
 
     def write_batch(
@@ -196,7 +274,10 @@ class ScanStore:
             if self.fmt == "parquet":
                 frame.to_parquet(temporary, index=False, engine="pyarrow")
             else:
-                frame.to_csv(temporary, index=False)
+                text = [c for c in frame.columns if c in TEXT]
+                frame.assign(**{c: frame[c].map(escape_formula) for c in text}).to_csv(
+                    temporary, index=False
+                )
 
     def _read(self, part: Path, columns: list[str]) -> pd.DataFrame:
         if self.fmt == "parquet":
