@@ -1,7 +1,8 @@
 # Two commands on a fresh machine with Python 3.11 or 3.12 and git:
 #   make repro   set up .venv and run the whole pipeline (dvc repro)
 #   make test    set up .venv and run the test suite
-# (`make setup` only installs: .venv, with the exact versions of requirements.lock)
+# (`make setup` only installs: .venv, with the exact versions of requirements.lock;
+#  `make lock` rewrites that file after a change to pyproject.toml's dependencies)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
