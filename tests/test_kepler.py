@@ -322,3 +322,17 @@ def test_targets_csv_and_koi_table_rules(tmp_path) -> None:
     with pytest.raises(UserError, match="no 'kepid' column"):
         mast.resolve_targets(kep)
     assert mast.resolve_targets({**kep, "targets": [5, 3, 5]}) == [3, 5]
+
+
+def test_fits_keeps_pdcsap_flux_err_row_for_row(kepler90: kepler.StarLightCurve) -> None:
+    """flux_err is PDCSAP_FLUX_ERR at the same cadences, for the search (not the network)."""
+    table = Table.read(KEPLER90_Q5, hdu=1)
+    cadences, values = table["CADENCENO"].tolist(), np.asarray(table["PDCSAP_FLUX_ERR"]).tolist()
+    errors = dict(zip(cadences, values, strict=True))
+    q5 = kepler90.select_quarters([5])
+    assert q5.flux_err.dtype == np.float32 and np.isfinite(q5.flux_err).all()
+    np.testing.assert_array_equal(q5.flux_err, [errors[c] for c in q5.cadenceno.tolist()])
+    observed = kepler.from_star(kepler90)
+    np.testing.assert_array_equal(observed.flux_err, kepler90.flux_err.astype(np.float64))
+    bundled = decode_star(KEPLER90, load_npz(BUNDLE / star_file(KEPLER90)))
+    assert bundled.flux_err is None and kepler.from_star(bundled).flux_err is None

@@ -227,3 +227,36 @@ def test_csv_without_quarter_splits_at_long_gaps(tmp_path) -> None:
     assert obs.cadenceno is None
     # the 1.5-day gap stays inside a segment, the 3-day gap (> SEGMENT_GAP_DAYS) splits
     assert np.bincount(obs.segment).tolist() == [200, 100]
+
+
+def test_csv_flux_err_follows_its_points_through_sorting_and_masking(tmp_path) -> None:
+    time = np.round(130 + np.arange(300) * CADENCE_D, 6)  # exact through the CSV
+    frame = pd.DataFrame({"time": time, "flux": 5000 + np.arange(300) % 7,
+                          "flux_err": 1 + np.arange(300) / 1024})  # fmt: skip
+    frame.loc[10, "flux"] = -9999.0  # a fill value: masked, its error with it
+    frame.loc[20, "flux_err"] = -1.0  # an error bar that is not positive: unknown
+    path = tmp_path / "star.csv"
+    frame.sample(frac=1.0, random_state=0).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="masked 1 fill value"):
+        obs = lightcurve.read_csv(path)
+    expected = frame.drop(index=10)
+    np.testing.assert_array_equal(obs.time, expected["time"])
+    np.testing.assert_array_equal(obs.flux_err[np.arange(299) != 19], expected["flux_err"].drop(20))
+    assert np.isnan(obs.flux_err[19])
+
+
+def test_lightkurve_flux_err_is_kept_only_where_given() -> None:
+    lk = lightcurve.import_lightkurve()
+    time = 130 + np.arange(300) * CADENCE_D
+    flux = 5000.0 + np.arange(300) % 7
+    given = lightcurve.from_lightkurve(lk.LightCurve(time=time, flux=flux, flux_err=flux * 1e-3))
+    np.testing.assert_array_equal(given.flux_err, flux * 1e-3)
+    assert lightcurve.from_lightkurve(lk.LightCurve(time=time, flux=flux)).flux_err is None
+
+
+def test_flux_err_never_reaches_the_windows(bundled_star) -> None:
+    """The network's input is the same with or without errors: flux_err is for the search."""
+    obs = kepler.from_star(bundled_star)
+    errors = replace(obs, flux_err=np.full(obs.flux.size, 3.0))
+    (_, plain), (_, with_errors) = (scoring.inference_windows(o, RULES) for o in (obs, errors))
+    assert plain.flux.tobytes() == with_errors.flux.tobytes()

@@ -120,3 +120,9 @@ def test_truncated_tess_file_is_one_line_error(files: dict[str, Path], tmp_path:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(UserError, match="TESS FITS light curve .* truncated or corrupt"):
         inputs.load_input(str(path))
+
+
+def test_tess_fits_keeps_pdcsap_flux_err(files: dict[str, Path]) -> None:
+    curve = inputs.load_input(str(files["planet"]))
+    assert curve.flux_err is not None and curve.flux_err.shape == curve.flux.shape
+    np.testing.assert_allclose(curve.flux_err, 1e-3 * 5000.0, rtol=1e-6)  # as written, float32

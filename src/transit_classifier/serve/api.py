@@ -196,7 +196,7 @@ class TransitClassifier:
         if path is not None:
             from .figures import prediction_figure
 
-            save_figure(prediction_figure(prediction, flat, candidate), path)
+            _save_plot(prediction_figure(prediction, flat, candidate), path)
         return candidate
 
     @staticmethod
@@ -230,18 +230,26 @@ class TransitClassifier:
 
     @staticmethod
     def _observations(data: Any, flux: np.ndarray | None, name: str) -> lightcurve.Observations:
-        if flux is not None:
-            return inputs.check_curve(lightcurve.make_observations(name, "arrays", data, flux))
-        if isinstance(data, (str, Path)):
-            return inputs.load_input(str(data))
-        if isinstance(data, (list, tuple)) and all(isinstance(d, (str, Path)) for d in data):
-            return inputs.stitch([inputs.load_input(str(d)) for d in data])
-        if hasattr(data, "flux") or hasattr(data, "stitch"):
-            return inputs.check_curve(lightcurve.from_lightkurve(data))
+        return inputs.read_object(data, flux, name)
+
+
+def _save_plot(fig: Any, path: str | Path) -> None:
+    """Save the vetting figure, or one line naming why it cannot be written (nothing is left).
+
+    A folder in the path that is really a file, a read-only folder or a full
+    disk otherwise end in an OSError traceback after all the scoring work.
+    """
+    import matplotlib.pyplot as plt
+
+    try:
+        save_figure(fig, path)
+    except OSError as exc:
+        plt.close(fig)
+        blocking = next((p for p in Path(path).parents if p.is_file()), None)
+        reason = f"{blocking} is a file, not a folder" if blocking else exc.strerror or str(exc)
         raise UserError(
-            f"cannot score a {type(data).__name__}; pass a lightkurve LightCurve or collection, "
-            "a file path, or time and flux arrays"
-        )
+            f"{path}: cannot write the vetting plot ({reason}); choose a writable path for plot"
+        ) from None
 
 
 def load_model(

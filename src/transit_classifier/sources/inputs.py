@@ -2,24 +2,30 @@
 
 ``predict`` (and the Python API) hand every command-line input to
 :func:`load_input`: an existing Kepler or TESS SPOC FITS file or a CSV with time
-and flux columns, else a KIC id downloaded from MAST. :func:`check_curve`
-refuses light curves whose times or flux cannot be trusted, with one line
-naming the problem and the fix; :func:`stitch` joins the parts of one star.
+and flux columns, else a KIC id downloaded from MAST. The Python API hands
+whatever it is given (paths, a lightkurve object, a DataFrame, arrays) to
+:func:`read_object`. :func:`check_curve` refuses light curves whose times or
+flux cannot be trusted, with one line naming the problem and the fix;
+:func:`stitch` joins the parts of one star.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from transit_classifier.errors import UserError
+from transit_classifier.errors import BadInputFile, UserError
 from transit_classifier.robust import mad_sigma
 
 from . import lightcurve
+from .files import check_input_file, fits_errors
 from .kepler import from_star, read_fits
 from .lightcurve import Observations
 from .tess import read_tess_fits, telescope
@@ -133,9 +139,9 @@ def not_a_lightcurve(path: Path) -> str | None:
             found = len(hdus) - 1
             tables = [hdu.columns.names for hdu in hdus if isinstance(hdu, fits.BinTableHDU)]
             images = any(hdu.is_image and bool(hdu.header.get("NAXIS")) for hdu in hdus)
-    except (OSError, ValueError, TypeError, IndexError, KeyError):
+    except fits_errors():
         return None
-    columns = [set(map(str.upper, names)) for names in tables]
+    columns = [{str(name).upper() for name in names} for names in tables]
     if found < promised or any({"TIME", "PDCSAP_FLUX"} <= names for names in columns):
         return None
     if any("TIME" in names for names in columns):
@@ -159,7 +165,9 @@ def read_fits_lightcurve(path: Path) -> Observations:
     """
     reason = not_a_lightcurve(path)
     if reason is not None:
-        raise UserError(f"{path}: {reason}; pass {FITS_KINDS} or a CSV with time and flux columns")
+        raise BadInputFile(
+            f"{path}: {reason}; pass {FITS_KINDS} or a CSV with time and flux columns"
+        )
     if telescope(path) == "TESS":
         return read_tess_fits(path)
     with warnings.catch_warnings():
@@ -200,23 +208,57 @@ def load_input(text: str, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Observat
 
 
 def _read_input(text: str, cache_dir: str | Path) -> Observations:
+    """A file when something is at the path, else a KIC id, else one line saying neither."""
     path = Path(text)
-    if path.is_file():
-        suffix = _suffix(path)
-        if suffix in FITS_SUFFIXES:
-            return read_fits_lightcurve(path)
-        if suffix in CSV_SUFFIXES:
-            return lightcurve.read_csv(path)
-        raise UserError(
-            f"{text}: unknown file type '{suffix or path.name}'; pass a Kepler or TESS .fits "
-            "light curve or a .csv with time and flux columns"
-        )
     kic = parse_kic(text)
-    if kic is not None:
+    if kic is not None and not os.path.lexists(path):
         return download_kic(kic, cache_dir)
-    if path.is_dir():
-        raise UserError(f"{text}: is a directory; pass light-curve files")
-    raise UserError(f"{text}: no such file, and not a KIC id; check the path (or use 'KIC 123')")
+    if kic is not None and path.is_dir():
+        raise BadInputFile(
+            f"{text}: is a folder here and also reads as a KIC id; write 'KIC {kic}' to download "
+            "the star, or pass the light-curve files inside the folder"
+        )
+    check_input_file(path, "no such file, and not a KIC id; check the path (or use 'KIC 123')")
+    suffix = _suffix(path)
+    if suffix in FITS_SUFFIXES:
+        return read_fits_lightcurve(path)
+    if suffix in CSV_SUFFIXES:
+        return lightcurve.read_csv(path)
+    raise BadInputFile(
+        f"{text}: unknown file type '{suffix or path.name}'; pass a Kepler or TESS .fits "
+        "light curve or a .csv with time and flux columns"
+    )
+
+
+def read_object(data: Any, flux: Any = None, name: str = "input") -> Observations:
+    """The Python API's one front door: any supported input, read, normalised and checked.
+
+    ``data`` is a path or a list of paths (parts of one star, stitched), a
+    lightkurve ``LightCurve`` or ``LightCurveCollection``, a pandas DataFrame
+    with time and flux columns, or an array of times in days when ``flux`` is
+    given. Whatever the kind, user values go through
+    :mod:`~transit_classifier.sources.normalise` and :func:`check_curve`.
+
+    Raises
+    ------
+    UserError
+        One line naming the problem and the fix, for any input that cannot be
+        read or trusted, or is of an unsupported type.
+    """
+    if flux is not None:
+        return check_curve(lightcurve.from_arrays(data, flux, name))
+    if isinstance(data, (str, Path)):
+        return load_input(str(data))
+    if isinstance(data, (list, tuple)) and all(isinstance(d, (str, Path)) for d in data):
+        return stitch([load_input(str(d)) for d in data])
+    if isinstance(data, pd.DataFrame):
+        return check_curve(lightcurve.from_frame(data, name))
+    if hasattr(data, "flux") or hasattr(data, "stitch"):
+        return check_curve(lightcurve.from_lightkurve(data))
+    raise UserError(
+        f"cannot score a {type(data).__name__}; pass a lightkurve LightCurve or collection, "
+        "a pandas DataFrame with time and flux columns, a file path, or time and flux arrays"
+    )
 
 
 def stitch(curves: Sequence[Observations]) -> Observations:
@@ -241,6 +283,11 @@ def stitch(curves: Sequence[Observations]) -> Observations:
         offset += labels.size
     numbered = all(c.cadenceno is not None for c in curves)
     cadenceno = np.concatenate([c.cadenceno for c in curves]) if numbered else None
+    flux_err = None
+    if any(c.flux_err is not None for c in curves):  # parts without errors get NaN
+        flux_err = np.concatenate(
+            [np.full(c.flux.size, np.nan) if c.flux_err is None else c.flux_err for c in curves]
+        )
     sources = {c.source for c in curves}
     more = f" + {len(curves) - 1} more (stitched)" if len(curves) > 1 else ""
     stitched = lightcurve.make_observations(
@@ -250,5 +297,6 @@ def stitch(curves: Sequence[Observations]) -> Observations:
         np.concatenate([c.flux for c in curves]),
         np.concatenate(segment),
         cadenceno,
+        flux_err,
     )
     return check_curve(stitched)

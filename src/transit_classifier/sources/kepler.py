@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from transit_classifier.errors import UserError
+from transit_classifier.errors import BadInputFile, UserError
 
 from .lightcurve import (
     Observations,
@@ -41,6 +41,8 @@ class StarLightCurve:
     source's own scale and ``quarter`` = -1, -2, ... per gap-free segment);
     ``flux`` is in the source's units (e-/s for PDCSAP) and is normalised per
     quarter later, so every source goes through the same normalisation.
+    ``flux_err`` is PDCSAP_FLUX_ERR where a FITS file gave it (None for the
+    bundle, which stores no errors).
     """
 
     kepid: int
@@ -48,6 +50,7 @@ class StarLightCurve:
     flux: np.ndarray  # float32
     quarter: np.ndarray  # int8
     cadenceno: np.ndarray  # int32
+    flux_err: np.ndarray | None = None  # float32
 
     @property
     def quarters(self) -> list[int]:
@@ -63,6 +66,7 @@ class StarLightCurve:
             self.flux[keep],
             self.quarter[keep],
             self.cadenceno[keep],
+            None if self.flux_err is None else self.flux_err[keep],
         )
 
 
@@ -72,11 +76,13 @@ def make_star(
     flux: np.ndarray,
     quarter: np.ndarray,
     cadenceno: np.ndarray,
+    flux_err: np.ndarray | None = None,
 ) -> StarLightCurve:
     """Build a :class:`StarLightCurve`: drop non-finite rows, fix dtypes, sort by cadence.
 
     Time is rounded to 1e-7 day here, for every source, so a FITS file read
     directly and the same file stored in the bundle give identical arrays.
+    Errors are kept row for row with the flux (NaN where unknown).
 
     Raises
     ------
@@ -93,6 +99,7 @@ def make_star(
         flux[keep][order].astype(np.float32),
         np.asarray(quarter)[keep][order].astype(np.int8),
         np.asarray(cadenceno)[keep][order].astype(np.int32),
+        None if flux_err is None else np.asarray(flux_err)[keep][order].astype(np.float32),
     )
     if np.any(np.diff(star.cadenceno) == 0):
         raise UserError(
@@ -126,7 +133,8 @@ def from_collection(collection: Iterable[Any]) -> StarLightCurve:
     flux = np.concatenate([lk_column(lc, "flux") for lc in parts])
     cadenceno = np.concatenate([np.asarray(lc["cadenceno"], dtype=np.int64) for lc in parts])
     quarter = np.concatenate([np.full(len(lc), int(lc.meta["QUARTER"])) for lc in parts])
-    return make_star(kepids.pop(), time, flux, quarter, cadenceno)
+    flux_err = np.concatenate([lk_column(lc, "flux_err") for lc in parts])
+    return make_star(kepids.pop(), time, flux, quarter, cadenceno, flux_err)
 
 
 def read_fits(paths: Sequence[str | Path]) -> StarLightCurve:
@@ -134,21 +142,44 @@ def read_fits(paths: Sequence[str | Path]) -> StarLightCurve:
 
     Raises
     ------
-    UserError
-        Naming the first file that cannot be read (truncated or corrupt download)
-        or is not a Kepler light curve.
+    BadInputFile
+        Naming the first file that cannot be read (missing, unreadable,
+        truncated or corrupt download) or is not a Kepler light curve.
     """
     lk = import_lightkurve()
     curves = []
     for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise UserError(f"{path}: file not found; check the path")
-        curve = read_lightkurve_file(path, "FITS light curve")
+        curve = read_lightkurve_file(Path(path), "FITS light curve")
         if not isinstance(curve, lk.KeplerLightCurve) or "QUARTER" not in curve.meta:
-            raise UserError(f"{path}: not a Kepler light-curve file; pass kplr*_llc.fits files")
+            raise BadInputFile(f"{path}: not a Kepler light-curve file; pass kplr*_llc.fits files")
+        check_kepler_file(path, curve)
         curves.append(curve)
     return from_collection(lk.LightCurveCollection(curves))
+
+
+def check_kepler_file(path: str | Path, curve: Any) -> None:
+    """Refuse a Kepler light curve whose star, quarter or cadence numbers cannot be read.
+
+    A hand-edited or damaged header (``QUARTER = 'Q5'``, ``KEPLERID = 'abc'``) or
+    a table without CADENCENO would otherwise fail deep in :func:`from_collection`.
+
+    Raises
+    ------
+    BadInputFile
+        Naming the keyword or column.
+    """
+    for key in ("KEPLERID", "QUARTER"):
+        value = curve.meta.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise BadInputFile(
+                f"{path}: header keyword {key} = {value!r} is not an integer; the file was "
+                "edited or is corrupt: download it again from MAST"
+            )
+    if "cadenceno" not in curve.colnames:
+        raise BadInputFile(
+            f"{path}: no CADENCENO column, so not a Kepler pipeline light curve; pass "
+            "kplr*_llc.fits files as downloaded from MAST"
+        )
 
 
 def star_entry(star: StarLightCurve) -> dict[str, Any]:
@@ -176,5 +207,11 @@ def from_star(
     ('KIC 5899262', [1])
     """
     return make_observations(
-        name or f"KIC {star.kepid}", source, star.time, star.flux, star.quarter, star.cadenceno
+        name or f"KIC {star.kepid}",
+        source,
+        star.time,
+        star.flux,
+        star.quarter,
+        star.cadenceno,
+        star.flux_err,
     )

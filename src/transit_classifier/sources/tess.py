@@ -14,8 +14,9 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from transit_classifier.errors import UserError
+from transit_classifier.errors import BadInputFile
 
+from .files import fits_errors
 from .lightcurve import Observations, from_lightkurve, import_lightkurve, read_lightkurve_file
 
 
@@ -30,7 +31,7 @@ def telescope(path: Path) -> str:
     try:
         with warnings.catch_warnings(action="ignore"):
             return str(fits.getval(path, "TELESCOP", ext=0)).strip().upper()
-    except (OSError, KeyError, ValueError, TypeError, IndexError):
+    except fits_errors():  # unreadable here: the reader then reports the file as corrupt
         return ""
 
 
@@ -41,15 +42,25 @@ def read_tess_fits(path: Path) -> Observations:
     both missions drop the cadences flagged as bad (attitude tweaks, safe mode,
     coarse point, desaturations, manual excludes, ...) in the same way.
 
+    The file is read with lightkurve's TESS reader directly, so one without the
+    optional CREATOR keyword (which lightkurve's file-type detection relies on)
+    is read like any other.
+
     Raises
     ------
-    UserError
+    BadInputFile
         If lightkurve cannot read the file, or it is not a SPOC light curve.
     """
     lk = import_lightkurve()
-    curve = read_lightkurve_file(path, "TESS FITS light curve")
-    if not isinstance(curve, lk.TessLightCurve) or "SECTOR" not in curve.meta:
-        raise UserError(
+    curve = read_lightkurve_file(path, "TESS FITS light curve", tess=True)
+    sector = curve.meta.get("SECTOR")
+    if not isinstance(curve, lk.TessLightCurve) or sector is None:
+        raise BadInputFile(
             f"{path}: not a TESS SPOC light-curve file (no SECTOR); pass tess*_lc.fits files"
+        )
+    if isinstance(sector, bool) or not isinstance(sector, int):
+        raise BadInputFile(
+            f"{path}: header keyword SECTOR = {sector!r} is not an integer; the file was edited "
+            "or is corrupt: download it again from MAST"
         )
     return from_lightkurve(lk.LightCurveCollection([curve]), str(path), source="fits")
