@@ -28,6 +28,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -308,6 +309,9 @@ def test_every_dependency_is_locked_inside_its_range() -> None:
         assert name in pins, f"{requirement.name} is not in {LOCK.name}: run `make lock`"
         version = next(iter(pins[name].specifier)).version
         assert requirement.specifier.contains(version), f"{name}=={version} not in {requirement}"
+        floors = [Version(s.version) for s in requirement.specifier if s.operator == ">="]
+        tested = Version(version).release[:2]
+        assert all(f.release[:2] == tested for f in floors), f"untested floor: {requirement}"
 
 
 def test_this_environment_has_the_locked_versions() -> None:
