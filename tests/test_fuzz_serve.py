@@ -481,10 +481,11 @@ def test_scan_end_to_end_rescan_and_clean_shutdown(tmp_path) -> None:
     write_csv(stars, light_curve(10.0, seed=2), "=HYPERLINK(1).csv")
     truncated_gzip(stars)
     out = tmp_path / "scan.csv"
-    argv = (stars, "--out", out, "--format", "csv", "--model-dir", model, "--workers", "1",
-            "--progress-every", "1", "--batch-size", "1")  # fmt: skip
+    argv = ("=HYPERLINK(1).csv", ".", "--out", out, "--format", "csv", "--model-dir", model,
+            "--workers", "1", "--progress-every", "1", "--batch-size", "1")  # fmt: skip
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(scan_command(*argv), capture_output=True, text=True, env=env, timeout=600)
+    command = {"capture_output": True, "text": True, "env": env, "timeout": 600, "cwd": stars}
+    done = subprocess.run(scan_command(*argv), **command)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "still alive" not in done.stderr and "Traceback" not in done.stderr
     assert "scan: 3/3 inputs (1 failed)" in done.stderr
@@ -495,9 +496,7 @@ def test_scan_end_to_end_rescan_and_clean_shutdown(tmp_path) -> None:
     before = len(store.read("windows"))
     write_csv(stars, light_curve(10.0, seed=5), "good.csv")  # the file changed
     os.utime(good, ns=(time.time_ns(), time.time_ns() + 10**9))
-    again = subprocess.run(
-        scan_command(*argv), capture_output=True, text=True, env=env, timeout=600
-    )
+    again = subprocess.run(scan_command(*argv), **command)
     assert again.returncode == 0 and "scanned 1 input(s)" in again.stdout, again.stderr[-3000:]
     windows = store.read("windows")
     assert len(windows) == before and windows.groupby("input")["input_key"].nunique().max() == 1
