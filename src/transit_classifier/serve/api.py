@@ -77,11 +77,17 @@ class TransitClassifier:
         ----------
         data
             A ``lightkurve.LightCurve`` or ``LightCurveCollection`` (quarters or
-            sectors become segments), a path to a Kepler or TESS FITS or CSV file, a list
-            of such paths holding parts of one star (stitched into one light
-            curve), or an array of times in days when ``flux`` is given.
+            sectors become segments), a pandas DataFrame with ``time`` (or a time
+            index) and ``flux`` (or ``mag``) columns, a path to a Kepler or TESS
+            FITS or CSV file, a list of such paths holding parts of one star
+            (stitched into one light curve), or an array of times in days when
+            ``flux`` is given. Every kind is read by
+            :func:`~transit_classifier.sources.inputs.read_object`: fill values
+            (-9999, 0, 1e30, inf) are masked and flux in ``u.mag`` converted, each
+            with a warning; flux that only looks like magnitudes is refused.
         flux
-            Flux values matching ``data`` when ``data`` is a time array.
+            Flux values matching ``data`` when ``data`` is a time array (an
+            astropy Quantity in ``u.mag`` is converted to relative flux).
         name
             Label of the input in the output (arrays only).
         plot
@@ -105,7 +111,8 @@ class TransitClassifier:
         Raises
         ------
         UserError
-            For input that cannot be read or trusted (one line naming the fix).
+            For input that cannot be read or trusted, or a ``plot`` path that
+            cannot be written (one line naming the fix).
         """
         return self._score_curve(self._observations(data, flux, name), plot)
 
