@@ -14,15 +14,17 @@ import hashlib
 import json
 import os
 import sys
+import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from transit_classifier.errors import UserError
+from transit_classifier.errors import InputWarning, UserError
 from transit_classifier.search.calibration import SearchCalibration
 from transit_classifier.sources import inputs
 from transit_classifier.sources.lightcurve import Observations
@@ -262,12 +264,35 @@ def _plot(predictions: list[scoring.Prediction], threshold: float, where: str) -
     return None
 
 
+@contextmanager
+def _input_warnings_as_lines() -> Iterator[None]:
+    """Print each InputWarning (an input used only after a repair: fill values masked,
+    magnitudes converted) as one ``warning: ...`` line, not Python's two-line format."""
+
+    def show(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, InputWarning):
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, *args, **kwargs)
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+        warnings.simplefilter("always", InputWarning)
+        warnings.showwarning = show
+        yield
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """Score every readable input; report each bad one on its own line and exit 1 if any failed.
 
     Results are printed before the plot and vetting pages are drawn, so a
     figure that cannot be written never loses them.
     """
+    with _input_warnings_as_lines():
+        return _predict(args)
+
+
+def _predict(args: argparse.Namespace) -> int:
     model, setup, calibration = _load(args)
     failures: list[str] = []
     if calibration is None:
