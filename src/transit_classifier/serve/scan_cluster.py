@@ -22,6 +22,7 @@ import asyncio
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -62,7 +63,14 @@ def scheduler_address(text: str) -> str:
 
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored while worker processes are spawned, so they inherit it ignored."""
+    """SIGINT ignored while worker processes are spawned, so they inherit it ignored.
+
+    Only the main thread may set handlers; a scan run from another thread (a notebook's
+    executor) leaves them as they are.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield

@@ -115,8 +115,8 @@ NUMBERS_ONLY = re.compile(
 def escape_formula(cell: object) -> object:
     """``cell`` made safe for a spreadsheet: ``'`` before a text that would start a formula.
 
-    >>> escape_formula("=HYPERLINK(\"http://x\")"), escape_formula("-1.5 2.25"), escape_formula("a")
-    ('\'=HYPERLINK("http://x")', '-1.5 2.25', 'a')
+    >>> escape_formula("=HYPERLINK(1)"), escape_formula("-1.5 2.25"), escape_formula("@a")
+    ("'=HYPERLINK(1)", '-1.5 2.25', "'@a")
     """
     if isinstance(cell, str) and cell.startswith(FORMULA_START) and not NUMBERS_ONLY.match(cell):
         return "'" + cell
