@@ -472,8 +472,8 @@ def scan_command(*argv: str | Path) -> list[str]:
 @pytest.mark.slow
 def test_scan_end_to_end_rescan_and_clean_shutdown(tmp_path) -> None:
     """A real LocalCluster scan: a damaged gzip is a named bad input, a formula-like name
-    stays text, progress lines reach the log, no 'still alive, killing' at the end, and a
-    changed input rescanned replaces its rows."""
+    stays text, progress lines reach the log, --dashboard prints its URL, no 'still alive,
+    killing' at the end, and a changed input rescanned replaces its rows."""
     model = save_tiny_model(tmp_path / "model", INFO)
     stars = tmp_path / "stars"
     stars.mkdir()
@@ -485,8 +485,9 @@ def test_scan_end_to_end_rescan_and_clean_shutdown(tmp_path) -> None:
             "--workers", "1", "--progress-every", "1", "--batch-size", "1")  # fmt: skip
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     command = {"capture_output": True, "text": True, "env": env, "timeout": 600, "cwd": stars}
-    done = subprocess.run(scan_command(*argv), **command)
+    done = subprocess.run(scan_command(*argv, "--dashboard"), **command)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "dashboard: http://127.0.0.1:" in done.stderr  # this machine only
     assert "still alive" not in done.stderr and "Traceback" not in done.stderr
     assert "scan: 3/3 inputs (1 failed)" in done.stderr
     store = ScanStore(out, "csv")
