@@ -117,6 +117,12 @@ def test_unexpected_exception_on_one_input_is_its_own_line(
     check_invariants(code, out, err, before, tmp_path, [str(bad)])
 
 
+def test_json_parses_even_when_every_input_failed(tmp_path, capsys, model_dir) -> None:
+    cut = truncated_gzip(tmp_path)
+    code, out, err = run(capsys, "predict", cut, "--json", "--model-dir", model_dir)
+    assert code == 1 and json.loads(out)["inputs"] == [] and err.count("\n") == 1
+
+
 def test_user_errors_keep_their_message(tmp_path, capsys, model_dir) -> None:
     short = write_csv(tmp_path, light_curve(3.0), "short.csv")
     code, out, err = run(capsys, "predict", short, "--model-dir", model_dir)

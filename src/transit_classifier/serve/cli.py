@@ -308,7 +308,7 @@ def _predict(args: argparse.Namespace) -> int:
     score = _scorer(model, setup, calibration)
     predictions = _each(curves, score, "scoring", failures, lambda c: c.name)
     found = _candidates(predictions, setup, failures) if args.json or args.vet else {}
-    if predictions and args.json:
+    if args.json:  # always a document scripts can parse, "inputs": [] if every input failed
         print(json.dumps(_with_candidates(scoring.to_records(predictions, setup), found), indent=2))
     elif predictions:
         print(scoring.format_table(predictions, setup.threshold))
