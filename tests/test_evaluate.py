@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import inspect
+import json
 
 import numpy as np
 import pytest
-from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+from sklearn.metrics import (
+    average_precision_score,
+    f1_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 from transit_classifier.errors import UserError
 from transit_classifier.judge import curves
@@ -143,17 +150,34 @@ def test_full_report_handles_a_single_class_source():
     assert report["n"] == 200 and report["n_positive"] == 40
 
 
-def test_curve_data_is_thin_and_well_formed():
-    labels, scores = scored_set(20000, 2000, 1.0, seed=7)
-    roc = curves.roc_points(labels, scores)
-    assert len(roc) <= curves.MAX_CURVE_POINTS and list(roc.columns) == ["fpr", "tpr"]
-    assert roc.iloc[0].tolist() == [0.0, 0.0] and roc.iloc[-1].tolist() == [1.0, 1.0]
-    pr = curves.pr_points(labels, scores)
-    assert len(pr) <= curves.MAX_CURVE_POINTS and list(pr.columns) == ["recall", "precision"]
-    assert np.all(np.diff(pr["recall"]) >= 0)
-    rows = curves.confusion_rows(TEST_Y, TEST_S >= 0.5)
-    assert rows.value_counts().to_dict()[("transit", "no_transit")] == 1
-    assert len(rows) == len(TEST_Y)
+def test_test_curves_are_logged_by_dvclive_as_sklearn_computes_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not a git repository: dvclive touches nothing around it
+    labels, scores = scored_set(400, 40, 1.0, seed=7)
+    baseline = scores + np.random.default_rng(1).normal(0, 1, 400)
+    live = tmp_path / "metrics" / "evaluate_live"
+    (live / "stale.json").parent.mkdir(parents=True)
+    (live / "stale.json").write_text("{}")  # a previous run's file does not survive
+    methods = {"": (scores, scores >= 1.0), "_baseline": (baseline, baseline >= 1.0)}
+    curves.log_test_curves(live, labels, methods)
+    sk = live / curves.SKLEARN_PLOTS
+    assert sorted(p.name for p in sk.iterdir()) == [
+        f"{kind}{suffix}.json"
+        for kind in ("confusion", "precision_recall", "roc")
+        for suffix in ("", "_baseline")
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics"]
+    assert sorted(p.name for p in live.iterdir()) == ["plots"]
+    roc = json.loads((sk / "roc_baseline.json").read_text())["roc"]
+    fpr, tpr, _ = roc_curve(labels, baseline, drop_intermediate=True)
+    np.testing.assert_allclose([[r["fpr"], r["tpr"]] for r in roc], np.c_[fpr, tpr])
+    pr = json.loads((sk / "precision_recall.json").read_text())["precision_recall"]
+    precision, recall, _ = precision_recall_curve(labels, scores, drop_intermediate=True)
+    got = [[r["precision"], r["recall"]] for r in pr]  # sklearn's last point has no threshold
+    np.testing.assert_allclose(got, np.c_[precision, recall][:-1])
+    rows = json.loads((sk / "confusion.json").read_text())
+    assert len(rows) == 400 and {r["actual"] for r in rows} == set(ev.CLASS_NAMES)
+    found = sum(r == {"actual": "transit", "predicted": "transit"} for r in rows)
+    assert found == int(np.sum((labels == 1) & (scores >= 1.0)))
 
 
 def test_real_by_star():

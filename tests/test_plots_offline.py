@@ -21,15 +21,18 @@ import sys
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from configobj import ConfigObj
 from dvc_render.html import PAGE_HTML
 from dvc_render.vega import VegaRenderer
+from PIL import Image
 from support import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg"}
+SKLEARN = Path("metrics/evaluate_live/plots/sklearn")  # dvclive's ROC, PR, confusion data
 
 
 build = load_script("tools", "build_plots_template")
@@ -131,6 +134,30 @@ def test_scripts_that_cannot_be_inlined_verbatim_are_refused() -> None:
             build.extract_member(_tarball("a.js", bad), "a.js")
 
 
+def test_committed_page_is_what_the_builder_renders() -> None:
+    """The page's CSS (images scaled to the window, not cropped) is the builder's own."""
+    template = (ROOT / ".dvc" / "plots" / "offline.html").read_text()
+    pair = r"    (<!-- inlined .*?-->)\n    (<script>.*?</script>)"
+    scripts = re.findall(pair, template, re.DOTALL)
+    assert build.render(scripts) == template
+    assert re.search(r"img \{\s*max-width: 92vw;", template)
+
+
+def test_series_templates_are_the_committed_ones() -> None:
+    for name, spec in build.series_templates().items():
+        assert json.loads((ROOT / ".dvc" / "plots" / f"{name}.json").read_text()) == spec, name
+
+
+def test_top_level_plots_have_titles_and_colour_by_series() -> None:
+    plots = yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
+    custom = {path.stem for path in (ROOT / ".dvc" / "plots").glob("*.json")}
+    for plot in plots:
+        ((name, props),) = plot.items()
+        title = props["title"]  # a sentence, not the data file's path
+        assert title != name and not re.search(r"\.(csv|tsv|json)$", title), name
+        assert props["template"] in custom | {"confusion"}, name
+
+
 def test_template_is_written_atomically(tmp_path: Path) -> None:
     target = tmp_path / "t.html"
     target.write_text("old")
@@ -177,9 +204,10 @@ def test_plots_show_draws_the_charts_offline(repo: Path, chromium: str, tmp_path
 
 
 def test_plots_diff_draws_the_charts_offline(repo: Path, chromium: str, tmp_path: Path) -> None:
-    roc = repo / "plots" / "roc.csv"
-    lines = roc.read_text().splitlines()
-    roc.write_text("\n".join(lines[:1] + lines[1::2]) + "\n")  # the workspace differs from HEAD
+    roc = repo / SKLEARN / "roc.json"
+    points = json.loads(roc.read_text())
+    points["roc"] = points["roc"][::2]  # the workspace differs from HEAD
+    roc.write_text(json.dumps(points))
     targets = ["--targets", "roc", "precision_recall"]
     _dvc(repo, "plots", "diff", "HEAD", "-o", str(tmp_path / "diff"), *targets)
     page = tmp_path / "diff" / "index.html"
@@ -199,7 +227,26 @@ def test_the_cdn_page_stays_blank_offline(repo: Path, chromium: str, tmp_path: P
     assert shots.ink_fraction(tmp_path / "cdn.png") < 0.002
 
 
-def test_committed_screenshot_shows_charts() -> None:
-    png = ROOT / "reports" / "plots_offline.png"
-    assert png.stat().st_size < 200_000
-    assert shots.ink_fraction(png) > 0.02
+def _colour_pixels(png: Path, colour: str, tolerance: int = 24) -> int:
+    """How many pixels of ``png`` are within ``tolerance`` of ``colour`` in every channel."""
+    rgb = np.asarray(Image.open(png).convert("RGB"), dtype=int)
+    target = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
+    return int(np.all(np.abs(rgb - target) <= tolerance, axis=-1).sum())
+
+
+def test_each_method_is_drawn_in_its_own_colour(repo: Path, chromium: str, tmp_path: Path) -> None:
+    """Network, baseline and combined lines come out in their template colours, offline."""
+    page = shots.plots_show(repo, tmp_path / "methods", "recall_vs_mes_synthetic")
+    shots.screenshot(page, tmp_path / "methods.png", (700, 560))
+    for name in (build.NETWORK, build.BASELINE, build.COMBINED):
+        assert _colour_pixels(tmp_path / "methods.png", build.COLOURS[name]) > 150, name
+
+
+def test_committed_screenshots_show_charts() -> None:
+    for name in ("plots_offline.png", "plots_colours.png"):
+        png = ROOT / "reports" / name
+        assert png.stat().st_size < 200_000
+        assert shots.ink_fraction(png) > 0.02
+    colours = ROOT / "reports" / "plots_colours.png"
+    for name in (build.NETWORK, build.BASELINE, build.COMBINED):
+        assert _colour_pixels(colours, build.COLOURS[name], tolerance=40) > 100, name

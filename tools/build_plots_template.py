@@ -7,9 +7,16 @@ checks each tarball against the registry's ``dist.integrity`` hash, and writes a
 self-contained template with the three scripts inlined. ``.dvc/config`` points
 ``plots.html_template`` at it.
 
-Usage (from the repository root; needs the npm registry, once, when dvc-render changes)::
+It also writes the Vega-Lite templates dvc.yaml's top-level plots name
+(``.dvc/plots/<name>.json``, see :func:`series_templates`): DVC's own templates
+colour by revision only, so network, baseline, combined and ceiling would share
+one colour and differ by dash alone.
 
-    python tools/build_plots_template.py            # writes .dvc/plots/offline.html
+Usage (from the repository root)::
+
+    python tools/build_plots_template.py              # needs the npm registry, once,
+                                                      # when dvc-render changes
+    python tools/build_plots_template.py --templates-only    # offline: the .json only
 
 The template has no ``{scripts}`` placeholder on purpose: DVC substitutes its CDN
 ``<script src=...>`` tags there, which would only time out offline.
@@ -31,6 +38,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / ".dvc" / "plots" / "offline.html"
+# One colour per method in every chart (matplotlib's tab10 blue, orange, green; grey).
+NETWORK, BASELINE = "network: Conv1D+LSTM", "baseline: wotan + BLS/TLS search"
+COMBINED, CEILING = "combined: network or baseline", "ideal matched filter (ceiling)"
+COLOURS = {NETWORK: "#1f77b4", BASELINE: "#ff7f0e", COMBINED: "#2ca02c", CEILING: "#7f7f7f"}
+COLOURS |= {"training": "#1f77b4", "validation": "#ff7f0e"}
 REGISTRY = "https://registry.npmjs.org"
 CDN_SCRIPT = re.compile(r'src="https://cdn\.jsdelivr\.net/npm/([\w.-]+)@([\w.-]+)"')
 # A provenance line per inlined script; tests re-hash the inlined text against it.
@@ -162,13 +174,146 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+# --- Vega-Lite templates -----------------------------------------------------------
+
+# DVC tags each data point with the file (``filename``) or the column (``field``) it
+# came from when a plot overlays several; the series name is read from those.
+SOURCE = "(datum.filename || '') + ' ' + (datum.field || '')"
+UNIT = {"domain": [0, 1], "nice": False}
+
+
+def series_label(cases: list[tuple[str, str]], default: str) -> str:
+    """A Vega expression naming a data point's series: the first pattern found, else default.
+
+    >>> series_label([("eval", "validation")], "training")
+    "test(/eval/, (datum.filename || '') + ' ' + (datum.field || '')) ? 'validation' : 'training'"
+    """
+    expression = f"'{default}'"
+    for pattern, name in reversed(cases):
+        expression = f"test(/{pattern}/, {SOURCE}) ? '{name}' : {expression}"
+    return expression
+
+
+def series_template(
+    legend: str,
+    series: list[str],
+    label: str,
+    scales: tuple[dict, dict],
+    points: bool = False,
+    bars: bool = False,
+    order: str | None = None,
+) -> dict:
+    """A line chart with one fixed colour per series and one dash pattern per revision.
+
+    ``bars`` adds each point's ``<field>_low``..``<field>_high`` interval (the
+    Wilson bounds beside every recall column) as a vertical rule. ``order`` joins
+    the points along that field instead of along x: a PR curve's points of equal
+    recall would otherwise be joined in any order, a zig-zag.
+    """
+    colour = {
+        "field": "series",
+        "type": "nominal",
+        "title": legend,
+        "scale": {"domain": series, "range": [COLOURS[name] for name in series]},
+        "legend": {"orient": "bottom", "columns": 2, "labelLimit": 400},
+    }
+    x = {"field": "<DVC_METRIC_X>", "type": "quantitative", "title": "<DVC_METRIC_X_LABEL>"}
+    y = {"field": "<DVC_METRIC_Y>", "type": "quantitative", "title": "<DVC_METRIC_Y_LABEL>"}
+    tooltip = [
+        {"field": "series", "title": legend},
+        {"field": "rev", "title": "revision"},
+        x,
+        {**y, "format": ".3f"},
+    ]
+    x, y = {**x, "scale": scales[0]}, {**y, "scale": scales[1]}
+    mark = {
+        "type": "line",
+        "strokeWidth": 2,
+        "point": {"filled": True, "size": 40} if points else False,
+    }
+    dash = {"field": "rev", "type": "nominal", "title": "revision", "legend": {"orient": "bottom"}}
+    layers = [
+        {
+            "mark": mark,
+            "encoding": {"x": x, "y": y, "color": colour, "strokeDash": dash, "tooltip": tooltip},
+        }
+    ]
+    if order:
+        layers[0]["encoding"]["order"] = {"field": order, "type": "quantitative"}
+    if bars:
+        bounds = [
+            {"calculate": "datum[datum.field + '_low']", "as": "low"},
+            {"calculate": "datum[datum.field + '_high']", "as": "high"},
+            {"filter": "isValid(datum.low) && datum.low !== ''"},  # the ceiling has none
+        ]
+        low, high = {"field": "low", "type": "quantitative"}, {"field": "high"}
+        encoding = {"x": x, "y": low, "y2": high, "color": colour}
+        layers.insert(
+            0, {"transform": bounds, "mark": {"type": "rule", "opacity": 0.6}, "encoding": encoding}
+        )
+    note = f"colour: {legend}; dash: revision" + ("; bars: Wilson 95% interval" if bars else "")
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "description": "Written by tools/build_plots_template.py",
+        "data": {"values": "<DVC_METRIC_DATA>"},
+        "title": {"text": "<DVC_METRIC_TITLE>", "subtitle": note, "anchor": "middle"},
+        "width": 420,
+        "height": 300,
+        "transform": [{"calculate": label, "as": "series"}],
+        "layer": layers,
+    }
+
+
+def series_templates() -> dict[str, dict]:
+    """The templates dvc.yaml names: ROC/PR curves, recall per MES bin, training curves."""
+    methods = series_label(
+        [("ceiling", CEILING), ("combined", COMBINED), ("baseline", BASELINE)], NETWORK
+    )
+    return {
+        "methods_curve": series_template(
+            "method", [NETWORK, BASELINE], methods, (UNIT, UNIT), order="threshold"
+        ),
+        "methods_recall": series_template(
+            "method",
+            [NETWORK, BASELINE, COMBINED, CEILING],
+            methods,
+            ({"type": "log", "nice": False}, {"domain": [0, 1.02], "nice": False}),
+            points=True,
+            bars=True,
+        ),
+        "training_curve": series_template(
+            "split",
+            ["training", "validation"],
+            series_label([("eval", "validation")], "training"),
+            ({"zero": False}, {"zero": False}),
+            points=True,
+        ),
+    }
+
+
+def write_templates(folder: Path) -> list[Path]:
+    """Write every :func:`series_templates` template as ``<folder>/<name>.json``."""
+    paths = []
+    for name, spec in series_templates().items():
+        paths.append(folder / f"{name}.json")
+        write_atomic(paths[-1], json.dumps(spec, indent=2) + "\n")
+    return paths
+
+
 def main(argv: list[str] | None = None) -> None:
     """Fetch dvc-render's Vega scripts and write the offline template."""
     from dvc_render.vega import VegaRenderer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=TEMPLATE, help="template path to write")
+    parser.add_argument(
+        "--templates-only", action="store_true", help="only the Vega-Lite .json (offline)"
+    )
     args = parser.parse_args(argv)
+    for path in write_templates(args.out.parent):
+        print(f"wrote {path}")
+    if args.templates_only:
+        return
     scripts = [fetch_script(*package) for package in cdn_packages(VegaRenderer.SCRIPTS)]
     write_atomic(args.out, render(scripts))
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")

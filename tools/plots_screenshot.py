@@ -3,9 +3,11 @@
 This is how the offline plots template (``tools/build_plots_template.py``) is
 checked: a page that still needed the CDN would come out blank here. The tests in
 ``tests/test_plots_offline.py`` import these helpers, and running the script
-refreshes the committed screenshot::
+refreshes the committed screenshots::
 
     python tools/plots_screenshot.py            # writes reports/plots_offline.png
+    python tools/plots_screenshot.py --out reports/plots_colours.png --window 1000x1000 \
+        roc precision_recall recall_vs_mes_synthetic recall_vs_mes_real
 
 Needs a ``chromium`` binary (Debian: ``apt-get install chromium``).
 """
@@ -111,11 +113,16 @@ def main(argv: list[str] | None = None) -> None:
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=SCREENSHOT, help="PNG to write")
+    parser.add_argument(
+        "--window", default="x".join(map(str, WINDOW)), help="WIDTHxHEIGHT in pixels"
+    )
+    parser.add_argument("targets", nargs="*", help="plot ids to show (default: all)")
     args = parser.parse_args(argv)
+    width, height = (int(side) for side in args.window.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
-        page = plots_show(ROOT, Path(tmp) / "plots")
+        page = plots_show(ROOT, Path(tmp) / "plots", *args.targets)
         raw = Path(tmp) / "shot.png"
-        screenshot(page, raw)
+        screenshot(page, raw, (width, height))
         ink = ink_fraction(raw)
         if ink < 0.02:
             raise RuntimeError(f"the page looks blank ({ink:.1%} ink): not written")

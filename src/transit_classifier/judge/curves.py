@@ -1,45 +1,47 @@
-"""The test split's ROC, PR and confusion data as small tables, for ``dvc plots``.
+"""The test split's ROC, PR and confusion data for ``dvc plots``, logged with dvclive.
 
-The curves are thinned so the committed CSVs stay small and diff-able in pull requests.
+``Live.log_sklearn_plot`` computes each curve with scikit-learn
+(``drop_intermediate=True``: collinear points dropped, so the files stay small)
+and writes it as JSON under ``<live dir>/plots/sklearn/``. dvc.yaml's top-level
+plots overlay the methods in one chart each, one colour per method.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
-import pandas as pd
-from sklearn.metrics import precision_recall_curve, roc_curve
+
+from transit_classifier.io import atomic_dir
+from transit_classifier.learn.training import make_live
 
 from .evaluation import CLASS_NAMES, binary
 
-MAX_CURVE_POINTS = 500  # plot files stay small and diff-able
+SKLEARN_PLOTS = Path("plots") / "sklearn"  # where dvclive puts them inside its directory
 
 
-def _thin(frame: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
-    if len(frame) <= max_points:
-        return frame.reset_index(drop=True)
-    keep = np.unique(np.round(np.linspace(0, len(frame) - 1, max_points)).astype(int))
-    return frame.iloc[keep].reset_index(drop=True)
+def log_test_curves(
+    live_dir: str | Path, labels: np.ndarray, methods: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
+    """Log ROC, precision-recall and confusion data of each method into ``live_dir``.
 
-
-def roc_points(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
-    """``fpr, tpr`` of the ROC curve, collinear points dropped, thinned for plotting."""
-    fpr, tpr, _ = roc_curve(binary(labels), scores, drop_intermediate=True)
-    return _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr}))
-
-
-def pr_points(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
-    """``recall, precision`` of the PR curve (recall ascending), thinned for plotting."""
-    precision, recall, _ = precision_recall_curve(binary(labels), scores, drop_intermediate=True)
-    frame = pd.DataFrame({"recall": recall[::-1], "precision": precision[::-1]})
-    return _thin(frame)
-
-
-def confusion_rows(labels: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
-    """One ``actual, predicted`` row per light curve, for DVC's ``confusion`` template."""
+    ``methods`` maps a file-name suffix (``""`` for the network, ``"_baseline"``)
+    to the method's test ``(scores, predicted)``. The confusion data is one
+    ``actual, predicted`` row per light curve, in class names. dvclive writes its
+    files in place, so the directory is built aside and swapped in whole
+    (:func:`io.atomic_dir`): an interrupted run leaves the previous set, not half
+    of a new one.
+    """
+    y = binary(labels)
     names = np.asarray(CLASS_NAMES)
-    return pd.DataFrame(
-        {
-            "actual": names[binary(labels).astype(int)],
-            "predicted": names[np.asarray(predicted, int)],
-        }
-    )
+    with atomic_dir(live_dir) as tmp:
+        live = make_live(tmp)
+        for suffix, (scores, predicted) in methods.items():
+            for kind in ("roc", "precision_recall"):
+                live.log_sklearn_plot(kind, y, scores, name=kind + suffix, drop_intermediate=True)
+            live.log_sklearn_plot(
+                "confusion_matrix",
+                names[y.astype(int)],
+                names[np.asarray(predicted, dtype=int)],
+                name="confusion" + suffix,
+            )

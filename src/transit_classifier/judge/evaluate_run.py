@@ -39,6 +39,10 @@ def method_names(params: dict[str, Any]) -> dict[str, str]:
     }
 
 
+# The methods whose test curves are logged, and their file-name suffixes (dvc.yaml plots).
+TEST_CURVES = {"network": "", "baseline": "_baseline"}
+
+
 @dataclass
 class Evaluation:
     """Every method's scores of every set, their reports, and the seconds each step took."""
@@ -129,11 +133,9 @@ def write_outputs(
 ) -> None:
     """Metrics, plot data and figures; every file written atomically.
 
-    The ROC, PR and confusion data are written here rather than with dvclive's
-    ``Live.log_sklearn_plot``: that logs one method per plot file under its own
-    directory, while ``dvc.yaml``'s top-level plots overlay the network and the
-    baseline in one chart, and :func:`curves.roc_points` thins the curves
-    so the committed CSVs stay small. Training curves do go through dvclive.
+    The test split's ROC, PR and confusion data go through dvclive
+    (:func:`curves.log_test_curves`) into ``metrics/evaluate_live``, beside
+    training's ``metrics/train_live``.
     """
     sets, scores, reports = run.sets, run.scores, run.reports
     fpr = fpr_label(params["evaluate"]["target_fpr"])
@@ -150,9 +152,13 @@ def write_outputs(
     # raw threshold reads as "-0.0009", or "-0" once rounded: state the fraction.
     tail = f"either tail p <= {-scored['combined'].threshold:.3g} (validation)"
     scored["combined"] = replace(scored["combined"], rule=tail)
-    write_test_curves(sets, scores, scored, plots)
-    curves = recall_curves(sets, scores, reports, params)
-    for curve in curves:
+    curves.log_test_curves(
+        metrics / "evaluate_live",
+        sets.test["y"],
+        {suffix: (scores[m]["test"], scored[m].predicted) for m, suffix in TEST_CURVES.items()},
+    )
+    recall = recall_curves(sets, scores, reports, params)
+    for curve in recall:
         write_csv(
             plots / f"recall_vs_mes_{curve['source'].iloc[0]}.csv", curve.drop(columns="source")
         )
@@ -161,22 +167,8 @@ def write_outputs(
     write_real_by_star(sets, scores, cut, fpr, metrics / "real_by_star.json")
     save_figure(figures.plot_roc_pr(list(scored.values())), plots / "roc_pr.png")
     save_figure(figures.plot_confusions(list(scored.values())), plots / "confusion_matrix.png")
-    save_figure(figures.recall_vs_mes(curves, names), plots / "recall_vs_mes.png")
+    save_figure(figures.recall_vs_mes(recall, names), plots / "recall_vs_mes.png")
     print_summary(reports, fpr)
-
-
-def write_test_curves(
-    sets: assessment.EvalSets, scores: dict[str, dict], scored: dict[str, Scored], plots: Path
-) -> None:
-    """ROC, PR and confusion data of the network and the baseline on the test split."""
-    labels = sets.test["y"]
-    for method, suffix in (("network", ""), ("baseline", "_baseline")):
-        write_csv(plots / f"roc{suffix}.csv", curves.roc_points(labels, scores[method]["test"]))
-        write_csv(plots / f"pr{suffix}.csv", curves.pr_points(labels, scores[method]["test"]))
-        write_csv(
-            plots / f"confusion{suffix}.csv",
-            curves.confusion_rows(labels, scored[method].predicted),
-        )
 
 
 def write_real_by_star(
