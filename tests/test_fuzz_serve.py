@@ -393,10 +393,24 @@ def test_truncated_gzip_in_a_scan_is_a_named_bad_input(tmp_path) -> None:
     cut = truncated_gzip(tmp_path)
     model = save_tiny_model(tmp_path / "model", INFO)
     task = Task(str(cut), str(cut), "k")
-    windows, failures, _ = scan.score_batch([task], str(model), None, "m")
+    windows, failures, _, _ = scan.score_batch([task], str(model), None, "m")
     (line,) = failures["reason"]
     assert windows.empty and line.startswith(f"{cut}: ") and damaged(line)
     assert "internal error" not in line
+
+
+def test_a_repaired_input_in_a_scan_leaves_a_warnings_row(tmp_path) -> None:
+    """Fill values masked by the reader are scored, and the repair is written down."""
+    frame = light_curve(10.0)
+    frame.loc[17, "FLUX"] = -1e30
+    star = write_csv(tmp_path, frame)
+    model = save_tiny_model(tmp_path / "model", INFO)
+    windows, failures, _, notes = scan.score_batch(
+        [Task("star", str(star), "k")], str(model), None, "m"
+    )
+    assert failures.empty and not windows.empty
+    (note,) = notes["warning"]
+    assert "masked 1 fill value" in note and list(notes["input_key"]) == ["k"]
 
 
 def test_progress_lines_in_a_log(capsys) -> None:

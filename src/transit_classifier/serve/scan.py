@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from transit_classifier.errors import UserError
+from transit_classifier.errors import InputWarning, UserError
 from transit_classifier.stage import quiet_tensorflow
 
 from .api import TransitClassifier, load_model
@@ -46,6 +46,7 @@ from .scan_store import (
     FORMATS,
     SEARCH_COLUMNS,
     TABLES,
+    WARNING_COLUMNS,
     WINDOW_COLUMNS,
     ScanStore,
     empty_frame,
@@ -97,8 +98,9 @@ def score_batch(
     operating_point: str | None,
     model_hash: str,
     vet_dir: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score a batch on a worker: its windows, and one failures row per input that failed.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Score a batch on a worker: its windows, one failures row per input that failed, the
+    search candidates, and one warnings row per repair made to an input (fill values masked).
 
     A model that cannot be loaded raises (the whole scan stops: nothing could
     be scored); any error of one input only becomes that input's failures row.
@@ -106,10 +108,13 @@ def score_batch(
     """
     classifier = cached_model(model_dir, operating_point)
     windows, searched, failures = [empty_frame(WINDOW_COLUMNS)], [empty_frame(SEARCH_COLUMNS)], []
+    notes = []
     for task in tasks:
         tagged = {"input": task.input, "input_key": task.key, "model_hash": model_hash}
         try:
-            with warnings.catch_warnings(action="ignore"):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("ignore")  # library chatter; the input's repairs are kept
+                warnings.simplefilter("always", InputWarning)
                 data = task.target
                 if data.startswith("TIC "):
                     data = download_tic(int(data.split()[1]))
@@ -120,8 +125,11 @@ def score_batch(
         else:
             windows.append(table.assign(**tagged))
             searched.append(table_rows(found).assign(**tagged))
+            notes += [{**tagged, "warning": " ".join(str(w.message).split())} for w in caught]
     failed = pd.DataFrame(failures, columns=list(FAILURE_COLUMNS))
-    return pd.concat(windows, ignore_index=True), failed, pd.concat(searched, ignore_index=True)
+    noted = pd.DataFrame(notes, columns=list(WARNING_COLUMNS))
+    return (pd.concat(windows, ignore_index=True), failed,
+            pd.concat(searched, ignore_index=True), noted)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- driver
@@ -181,9 +189,9 @@ def dispatch(
     )
     tally, reasons = Tally(), []
     for future in futures:
-        windows, failures, searched = future.result()
+        windows, failures, searched, notes = future.result()
         future.release()
-        store.write_batch(windows, failures, searched)
+        store.write_batch(windows, failures, searched, notes)
         next_batch = next(batches, None)
         if next_batch is not None:
             futures.add(client.submit(score_batch, next_batch, pure=False, **score))
@@ -192,13 +200,15 @@ def dispatch(
         tally.windows += len(windows)
         tally.candidates += int((windows["verdict"] == "transit").sum())
         tally.search_candidates += int((searched["verdict"] == "candidate").sum())
-        reasons.extend(failures["reason"].head(MAX_REPORTED - len(reasons)))
+        reasons.extend("error: " + failures["reason"].head(MAX_REPORTED - len(reasons)))
+        reasons.extend("warning: " + notes["warning"].head(MAX_REPORTED - len(reasons)))
         progress.update(windows["input_key"].nunique() + len(failures), len(failures))
     return tally, reasons
 
 
 def report(tally: Tally, reasons: list[str], store: ScanStore) -> None:
-    """One summary line on stdout; the first failure reasons as ``error:`` lines on stderr."""
+    """One summary line on stdout; the first failure reasons (``error:``) and input repairs
+    (``warning:``, all of them in the warnings table) on stderr."""
     print(
         f"scanned {tally.scored + tally.failed} input(s) ({tally.failed} failed); "
         f"{tally.windows} windows, {tally.candidates} flagged; "
@@ -206,11 +216,10 @@ def report(tally: Tally, reasons: list[str], store: ScanStore) -> None:
         + ", ".join(str(store.directory(t)) for t in TABLES)
     )
     for line in reasons:
-        print(f"error: {line}", file=sys.stderr)
-    if tally.failed > len(reasons):
-        print(
-            f"error: ... {tally.failed - len(reasons)} more in the failures table", file=sys.stderr
-        )
+        print(line, file=sys.stderr)
+    failed = sum(line.startswith("error: ") for line in reasons)
+    if tally.failed > failed:
+        print(f"error: ... {tally.failed - failed} more in the failures table", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,7 +4,9 @@
 which pandas and pyarrow read as one table (``pd.read_parquet("scan.parquet")``).
 Beside it, ``scan.candidates.parquet`` holds the flagged windows and
 ``scan.failures.parquet`` one row per input that could not be scored, with its
-one-line reason. With ``--format csv`` the same layout holds ``part-*.csv``.
+one-line reason, and ``scan.warnings.parquet`` one row per repair made to an input
+that was scored (fill values masked, ...), so none is made silently. With
+``--format csv`` the same layout holds ``part-*.csv``.
 
 A part is written under a hidden temporary name (which readers skip) and moved
 into place with :func:`os.replace` (:func:`~transit_classifier.io.atomic_path`),
@@ -93,12 +95,19 @@ SUMMARY_COLUMNS = {  # one row per scored input
     "best_depth_ppm": "float64",
     "best_fap": "float64",
 }
+WARNING_COLUMNS = {  # one row per repair made to a scored input (fill values masked, ...)
+    "input": "string",
+    "input_key": "string",
+    "model_hash": "string",
+    "warning": "string",
+}
 COLUMNS = {
     "windows": WINDOW_COLUMNS,
     "candidates": WINDOW_COLUMNS,  # the flagged windows
     "failures": FAILURE_COLUMNS,
     "search": SEARCH_COLUMNS,
     "summary": SUMMARY_COLUMNS,
+    "warnings": WARNING_COLUMNS,
 }
 TABLES = tuple(COLUMNS)
 TEXT = {n for columns in COLUMNS.values() for n, kind in columns.items() if kind == "string"}
@@ -203,7 +212,7 @@ class ScanStore:
             for temporary in path.glob(f".part-*.{self.fmt}.*.tmp"):  # atomic_path's names
                 temporary.unlink(missing_ok=True)
         done = {part.name for part in self.parts("windows")}
-        for table in ("candidates", "failures", "search", "summary"):
+        for table in TABLES[1:]:
             for part in self.parts(table):
                 if part.name not in done or (forget_failures and table == "failures"):
                     part.unlink()
@@ -255,9 +264,10 @@ class ScanStore:
         windows: pd.DataFrame,
         failures: pd.DataFrame,
         searched: pd.DataFrame | None = None,
+        notes: pd.DataFrame | None = None,
     ) -> None:
-        """Append one batch: its candidates, failures, search and summary parts, then its
-        windows part (written last: a batch is done when its windows part exists)."""
+        """Append one batch: its candidates, failures, search, summary and warnings parts,
+        then its windows part (written last: a batch is done when its windows part exists)."""
         name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.{self.fmt}"
         windows = typed(windows, WINDOW_COLUMNS)
         searched = typed(
@@ -267,6 +277,8 @@ class ScanStore:
         self._write(typed(failures, FAILURE_COLUMNS), "failures", name)
         self._write(searched, "search", name)
         self._write(summary(windows, searched), "summary", name)
+        notes = notes if notes is not None else empty_frame(WARNING_COLUMNS)
+        self._write(typed(notes, WARNING_COLUMNS), "warnings", name)
         self._write(windows, "windows", name)
 
     def _write(self, frame: pd.DataFrame, table: str, name: str) -> None:
