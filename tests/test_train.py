@@ -322,10 +322,17 @@ def test_stage_writes_model_metrics_and_live_logs(tmp_path):
     assert not (tmp_path / "dvc.yaml").exists()
 
 
-def test_live_logger_leaves_the_repository_alone(tmp_path, monkeypatch):
-    # A git repo without commits crashes stock dvclive and makes it `dvc init`.
+def test_live_logger_refuses_an_empty_git_repository(tmp_path, monkeypatch):
+    # Stock dvclive would `dvc init` it and then crash (treeverse/dvclive#522).
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="without commits"):
+        training.make_live("metrics/train_live")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".git"]
+
+
+def test_live_logger_writes_only_its_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not in a git repository
     live = training.make_live("metrics/train_live")
     for step in range(2):
         live.log_metric("eval/pr_auc", 0.5 + step / 10)
@@ -333,7 +340,7 @@ def test_live_logger_leaves_the_repository_alone(tmp_path, monkeypatch):
     live.end()
     rows = (tmp_path / "metrics/train_live/plots/metrics/eval/pr_auc.tsv").read_text()
     assert rows == "step\tpr_auc\n0\t0.5\n1\t0.6\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "metrics"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics"]
 
 
 def test_weight_averaging_keeps_the_validated_average(params):
