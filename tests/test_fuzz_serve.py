@@ -309,14 +309,16 @@ def test_damaged_artifact_is_refused_before_tensorflow_builds(
     assert words in capsys.readouterr().err and not (tmp_path / "s").exists()
 
 
-def test_the_released_model_and_the_seed_network_fit_the_bounds() -> None:
+def test_the_released_model_and_the_seed_network_fit_the_bounds(tmp_path) -> None:
+    from transit_classifier.learn.model import build_model, model_config
+
     released = artifact_check.check_artifact(ROOT / "model")
     assert released.thresholds is not None and released.info["input_length"] == 1000
     seed = transit_classifier.learn.model.SEED_ARCHITECTURE
     widest = max(*seed["conv_filters"], *seed["lstm_units"], *seed["dense_units"])
-    assert (
-        widest * 4 <= artifact_check.MAX_WIDTH and seed["kernel_size"] < artifact_check.MAX_KERNEL
-    )
+    assert widest * 4 <= artifact_check.MAX_WIDTH
+    network = json.loads(json.dumps(model_config(build_model(1000, {"architecture": "seed"}, 3))))
+    artifact_check.check_architecture(network, tmp_path / "architecture.json", released.info)
 
 
 # ------------------------------------------------------- 4. vetting pages never collide

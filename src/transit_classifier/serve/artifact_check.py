@@ -201,9 +201,9 @@ def _check_sizes(node: dict[str, Any], path: Path) -> None:
         if key in node and not _is_count(node[key], MAX_WIDTH):
             raise _refuse(path, key, f"a layer width of 1 to {MAX_WIDTH}", node[key])
     for key in KERNEL_KEYS:
-        value = node.get(key, 1)
+        value = node.get(key)
         values = value if isinstance(value, list) else [value]
-        if not all(_is_count(v, MAX_KERNEL) for v in values):
+        if not all(v is None or _is_count(v, MAX_KERNEL) for v in values):  # None: the default
             raise _refuse(path, key, f"sizes of 1 to {MAX_KERNEL}", value)
     for key, value in node.items():
         if key.endswith("shape") and isinstance(value, list):
