@@ -26,7 +26,6 @@ stays text. Numeric columns are written as numbers, negative ones included.
 
 from __future__ import annotations
 
-import fcntl
 import re
 import time
 import uuid
@@ -39,6 +38,11 @@ import pandas as pd
 
 from transit_classifier.errors import UserError
 from transit_classifier.io import atomic_path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no locks, and the documented rule of one scan per --out
+    fcntl = None
 
 FORMATS = ("parquet", "csv")
 WINDOW_COLUMNS = {
@@ -178,12 +182,15 @@ class ScanStore:
         self.out.mkdir(parents=True, exist_ok=True)
         with open(self.out / LOCK_FILE, "w") as handle:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if fcntl is not None:  # no fcntl (Windows): one scan at a time, as documented
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise UserError(
                     f"{self.out}: another scan is writing these tables; wait for it to finish, "
                     "or choose another --out"
                 ) from None
+            except OSError:
+                pass  # a file system without locks (some network mounts): as without fcntl
             yield
 
     def prepare(self, forget_failures: bool = False) -> None:
