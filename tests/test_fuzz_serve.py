@@ -553,3 +553,55 @@ def test_ctrl_c_ends_a_scan_with_one_line(tmp_path) -> None:
     assert [line for line in err.splitlines() if line.startswith("error:")] == [
         "error: interrupted; predict wrote nothing, a scan keeps its finished batches"
     ]
+
+
+# ------------------------------------------------- seeded random mutations (bounded)
+
+
+def mutations(text: bytes, rng, count: int):
+    """``count`` damaged copies of ``text``: cut short, bytes flipped, junk inserted, or a
+    value swapped for an odd JSON one."""
+    odd = [b"1e999", b"-0", b'"x"', b"[]", b"{}", b"null", b"true", b"9" * 400, b"NaN"]
+    for _ in range(count):
+        data, kind = bytearray(text), rng.integers(4)
+        at = int(rng.integers(len(data)))
+        if kind == 0:
+            data = data[:at]
+        elif kind == 1:
+            data[at] = int(rng.integers(256))
+        elif kind == 2:
+            data[at:at] = bytes(rng.integers(0, 256, int(rng.integers(1, 8))).tolist())
+        else:
+            end = data.find(b",", at)
+            start = data.rfind(b":", 0, at)
+            if 0 <= start < end:
+                data[start + 1 : end] = b" " + odd[int(rng.integers(len(odd)))]
+        yield bytes(data)
+
+
+@pytest.mark.parametrize(
+    "name", ["model.json", "thresholds.json", "architecture.json", "search.json"]
+)
+def test_random_damage_to_an_artifact_file_is_refused_or_harmless(
+    tmp_path, pristine_model, name
+) -> None:
+    """200 seeded mutations per file: the checks pass or raise a one-line UserError,
+    never another exception (the loader then meets only validated JSON)."""
+    import numpy as np
+
+    from transit_classifier.errors import UserError
+    from transit_classifier.serve.candidates import load_search
+
+    model = Path(shutil.copytree(pristine_model, tmp_path / "model"))
+    original = (model / name).read_bytes()
+    rng = np.random.default_rng([33, len(name)])
+    refused = 0
+    for damaged_bytes in mutations(original, rng, 200):
+        (model / name).write_bytes(damaged_bytes)
+        try:
+            artifact_check.check_artifact(model)
+            load_search(model)
+        except UserError as exc:
+            refused += 1
+            assert "\n" not in str(exc) and f"{name}: " in str(exc)
+    assert refused > 100  # most damage is caught; the rest left the file's meaning intact
