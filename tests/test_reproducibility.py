@@ -1,4 +1,11 @@
-"""Trained weights must not depend on the CPU's instruction set (issue 12).
+"""Trained weights must not depend on the CPU's instruction set (issue 12); across CPU models,
+the metrics of a retrain stay within the tolerance the docs state (issue 33).
+
+Across CPU models (an Intel Xeon against an AMD EPYC, one EPYC generation against another) the
+weights differ even under the ISA pin (reports/reproducibility.md), so there the check is on the
+metrics: the tolerance of docs/reliability.md, derived by ``tools/update_readme.py`` from the
+seed sweep (``reports/seeds.json``), must cover every retrain measured on two CPUs
+(``tests/fixtures/cross_cpu.json``). On one machine the check is exact, as follows.
 
 With ``TF_ENABLE_ONEDNN_OPTS=0`` TensorFlow still runs every MatMul and Conv1D
 through oneDNN's ``gemm_api`` (Eigen's contraction kernel), whose JIT picks
@@ -13,14 +20,14 @@ fresh subprocess, set up exactly as a stage sets itself up
 (``stage.quiet_tensorflow``, then ``training.configure_determinism``).
 """
 
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT, load_script
 
 TRAIN = r"""
 import hashlib, sys, tempfile
@@ -89,3 +96,33 @@ def test_weights_do_not_depend_on_the_cpu_isa():
     assert host == _weights_hash(AVX2_MACHINE), (
         "weights differ from an AVX2 machine's: pin ONEDNN_MAX_CPU_ISA before TensorFlow starts"
     )
+
+
+def test_the_stated_cross_cpu_tolerance_covers_every_measured_retrain():
+    update = load_script("tools", "update_readme")
+    tolerance = update.cross_cpu_tolerance()
+    moves = update.cross_cpu_moves()
+    assert len(moves) >= 2 and "test ROC-AUC" in tolerance
+    for run, measured in moves:
+        assert set(measured) <= set(tolerance), f"{run}: a metric the seed sweep does not hold"
+        outside = _beyond(tolerance, measured)
+        assert not outside, f"{run} moved beyond the stated tolerance (move, tolerance): {outside}"
+
+
+def _beyond(tolerance: dict[str, float], measured: dict[str, float]) -> dict[str, tuple]:
+    """The metrics a retrain moved by more than the tolerance: ``(move, tolerance)``."""
+    return {k: (v, tolerance[k]) for k, v in measured.items() if v > tolerance[k]}
+
+
+def test_the_tolerance_is_the_95_percent_band_of_a_two_run_difference():
+    """1.96 sqrt(2) sigma over the seeds; no spread over the seeds means no tolerance at all."""
+    update = load_script("tools", "update_readme")
+    seeds = {f"seed {i}": {"auc": auc, "koi": 1.0} for i, auc in enumerate((0.90, 0.92, 0.94))}
+    tolerance = update.cross_cpu_tolerance(seeds)
+    assert tolerance["auc"] == pytest.approx(1.96 * math.sqrt(2) * 0.02)
+    assert tolerance["koi"] == 0.0
+    assert _beyond(tolerance, {"auc": 0.05, "koi": 0.0}) == {}
+    assert _beyond(tolerance, {"auc": 0.06, "koi": 0.003}) == {
+        "auc": (0.06, tolerance["auc"]),
+        "koi": (0.003, 0.0),
+    }

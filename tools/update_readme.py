@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -44,6 +46,8 @@ SNAPSHOT_FILES = [
 ]
 BLOCK = re.compile(r"(<!-- ([\w-]+):start -->\n).*?(<!-- \2:end -->)", re.S)
 FIXTURE = "tests/fixtures/kepler/kplr011442793-2010174085026_llc.fits"
+CROSS_CPU = "tests/fixtures/cross_cpu.json"  # measured retrains on two CPUs
+TOLERANCE_Z = 1.96  # two-sided 95% of a normal difference
 METHODS = ("network.json", "baseline.json", "combined.json")
 BINS = (
     ("7p1_to_10", "7.1–10"),
@@ -248,7 +252,7 @@ def seeds_table() -> str:
     return "\n".join(lines) + "\n\n" + seeds_vintage()
 
 
-def seeds_vintage() -> str:
+def seeds_vintage(rerun: str = "Rerun it (above)") -> str:
     """Whether the sweep's seed 0 is the current default run, judged by its test ROC-AUC."""
     sweep = _seeds()["seed 0"]["test ROC-AUC"]
     current = _load(METRICS, "network.json")["roc_auc"]
@@ -256,8 +260,82 @@ def seeds_vintage() -> str:
         return "Seed 0 is the current default run (`metrics/`)."
     return (
         f"The sweep was made with an earlier default: its seed 0 scored test ROC-AUC {sweep:.3f}, "
-        f"the current default run {current:.3f}. Rerun it (above) to measure today's spread."
+        f"the current default run {current:.3f}. {rerun} to measure today's spread."
     )
+
+
+def cross_cpu_tolerance(runs: dict[str, dict] | None = None) -> dict[str, float]:
+    """How far a retrain on another CPU may move each seed-sweep metric, from the seed spread.
+
+    A retrain on another CPU trains other weights from the same data, and moves the metrics
+    about as far as another training seed does (reports/reproducibility.md). Two runs that
+    differ like two seeds differ by a draw of standard deviation sqrt(2) sigma, sigma the
+    seeds' sample standard deviation; TOLERANCE_Z of those bound 95% of such differences.
+    The seeds' max - min range is no bound: with three seeds it is about 1.7 sigma, and a
+    measured cross-CPU move exceeded it (``cross_cpu_block`` names which).
+    """
+    runs = _seeds() if runs is None else runs
+    keys = [k for k, v in next(iter(runs.values())).items() if isinstance(v, float | int)]
+    return {
+        key: TOLERANCE_Z * math.sqrt(2) * statistics.stdev(run[key] for run in runs.values())
+        for key in keys
+    }
+
+
+def cross_cpu_moves() -> list[tuple[str, dict[str, float]]]:
+    """Each measured retrain on two CPUs (``tests/fixtures/cross_cpu.json``): |move| per metric."""
+    runs = json.loads((ROOT / CROSS_CPU).read_text())["runs"]
+    return [
+        (
+            f"{run['cpus']}, {run['code']}; from {run['source']}",
+            {
+                key: abs(value[1] - value[0]) if isinstance(value, list) else abs(value)
+                for key, value in run["metrics"].items()
+            },
+        )
+        for run in runs
+    ]
+
+
+def cross_cpu_block() -> str:
+    """The Reliability page's cross-CPU tolerance: the seed spread, the bound, the measurements."""
+    seeds = _seeds()
+    tolerance = cross_cpu_tolerance(seeds)
+    moves = cross_cpu_moves()
+    lines = [
+        "| metric | seeds: min – max | seeds: std | tolerance | "
+        + " | ".join(f"measured move {i}" for i in range(1, len(moves) + 1)) + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(moves),
+    ]  # fmt: skip
+    beyond_range = []
+    for key, bound in tolerance.items():
+        values = [run[key] for run in seeds.values()]
+        cells = [f"{m[key]:.3f}" if key in m else "–" for _, m in moves]
+        lines.append(
+            f"| {key} | {min(values):.3f} – {max(values):.3f} | {statistics.stdev(values):.4f} "
+            f"| {bound:.3f} | " + " | ".join(cells) + " |"
+        )
+        if any(m.get(key, 0) > max(values) - min(values) for _, m in moves):
+            beyond_range.append(key)
+    outside = [key for key, bound in tolerance.items() for _, m in moves if m.get(key, 0) > bound]
+    notes = [
+        f"Tolerance: {TOLERANCE_Z} × √2 × the standard deviation over the {len(seeds)} training "
+        "seeds of `reports/seeds.json`, the 95% band of the difference between two runs that "
+        f"differ as two seeds do. From {len(seeds)} seeds that standard deviation is itself a "
+        "rough estimate: a sweep over more seeds would tighten it.",
+        *(f"Measured move {i}: {name}." for i, (name, _) in enumerate(moves, 1)),
+        "Measured moves outside the tolerance: "
+        + ("; ".join(outside) if outside else "none") + ". Outside the seeds' max – min range: "
+        + ("; ".join(beyond_range) if beyond_range else "none") + ".",
+    ]  # fmt: skip
+    if not all(tolerance.values()):
+        notes.append(
+            "A tolerance of 0.000: no seed moved that metric, so the sweep measured no spread, "
+            "and any move across CPUs falls outside it."
+        )
+    if not seeds_vintage().startswith("Seed 0 is"):
+        notes.append(seeds_vintage("Rerun it ([Experiments](experiments.md#the-seed-sweep))"))
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {note}" for note in notes)
 
 
 def report_table(metrics: dict) -> str:
@@ -502,6 +580,7 @@ PRODUCERS: dict[str, Callable[[], str]] = {
     "speed": speed_block,
     "studies": studies_block,
     "seeds": seeds_table,
+    "cross-cpu": cross_cpu_block,
     "predict-example": predict_example,
 }
 
