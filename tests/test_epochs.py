@@ -8,7 +8,7 @@ import pytest
 from transit_classifier.learn import epochs
 from transit_classifier.params import load_params
 from transit_classifier.seeding import make_rng
-from transit_classifier.signal.preprocess import preprocess, settings_from_params
+from transit_classifier.signal.preprocess import PreprocessSettings, preprocess
 from transit_classifier.simulate import injection
 from transit_classifier.simulate.synthetic import simulate
 
@@ -27,7 +27,7 @@ def params() -> dict:
 def hosts(params: dict) -> epochs.Hosts:
     flux, _ = simulate(params, np.zeros(30, np.int64), make_rng(0, "hosts"))
     real = np.arange(30) % 3 == 0
-    return epochs.Hosts.from_flux(flux, real, settings_from_params(params))
+    return epochs.Hosts.from_flux(flux, real, PreprocessSettings.from_params(params))
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,17 @@ def base_set(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
     return X.astype(np.float32), (np.arange(n) % 4 == 0).astype(np.float32)
 
 
+def epoch_source(hosts: epochs.Hosts, bank: injection.Bank, params: dict) -> epochs.EpochSource:
+    """An epoch source with the preprocessing settings of ``params``, as the train stage makes."""
+    return epochs.EpochSource(
+        base_set(), hosts, bank, params, PreprocessSettings.from_params(params)
+    )
+
+
 def test_injected_flux_count_and_real_share(params, hosts, bank) -> None:
-    flux, table = epochs.injected_flux(hosts, bank, 48, params, make_rng(2, "x"))
+    flux, table = epochs.injected_flux(
+        hosts, bank, 48, params, make_rng(2, "x"), PreprocessSettings.from_params(params)
+    )
     assert flux.shape == (48, LENGTH) and len(table) == 48
     # Every transit dims its host: the injected light curve never rises above it.
     host = hosts.flux[table["host"]]
@@ -56,8 +65,8 @@ def test_injected_flux_count_and_real_share(params, hosts, bank) -> None:
 
 
 def test_every_epoch_brings_new_transits_and_is_reproducible(params, hosts, bank) -> None:
-    data = epochs.injection_dataset(epochs.EpochSource(base_set(), hosts, bank, params), 16)
-    twin = epochs.injection_dataset(epochs.EpochSource(base_set(), hosts, bank, params), 16)
+    data = epochs.injection_dataset(epoch_source(hosts, bank, params), 16)
+    twin = epochs.injection_dataset(epoch_source(hosts, bank, params), 16)
     n = 20 + 2 * 48
     assert len(data.y) == n and data.y.sum() == 5 + 48 and len(data) == -(-n // 16)
     first = data.X.copy()
@@ -71,7 +80,7 @@ def test_every_epoch_brings_new_transits_and_is_reproducible(params, hosts, bank
 
 def test_epochs_made_ahead_equal_epochs_made_in_turn(params, hosts, bank) -> None:
     """The background thread that makes the next epoch changes no number."""
-    source = epochs.EpochSource(base_set(), hosts, bank, params)
+    source = epoch_source(hosts, bank, params)
     data = epochs.injection_dataset(source, 16)
     for epoch in (1, 2):
         data.on_epoch_end()
@@ -82,8 +91,8 @@ def test_epochs_made_ahead_equal_epochs_made_in_turn(params, hosts, bank) -> Non
 
 def test_training_seed_changes_only_the_draws(params, hosts, bank) -> None:
     other = {**params, "train": {**params["train"], "seed": 1}}
-    a = epochs.injection_dataset(epochs.EpochSource(base_set(), hosts, bank, params), 16)
-    b = epochs.injection_dataset(epochs.EpochSource(base_set(), hosts, bank, other), 16)
+    a = epochs.injection_dataset(epoch_source(hosts, bank, params), 16)
+    b = epochs.injection_dataset(epoch_source(hosts, bank, other), 16)
     assert not np.array_equal(a.X, b.X) and a.y.sum() == b.y.sum()
 
 
@@ -105,7 +114,7 @@ def test_validation_set_adds_fixed_injections_and_real_negatives(params) -> None
 
 def test_validation_flux_is_the_validation_set_before_preprocessing(params) -> None:
     flux, _ = simulate(params, np.zeros(10, np.int64), make_rng(3, "val"))
-    settings = settings_from_params(params)
+    settings = PreprocessSettings.from_params(params)
     val = {
         "X": preprocess(flux, settings),
         "y": np.zeros(10, np.float32),
@@ -130,10 +139,10 @@ def test_scattered_gaps_hit_transits_and_non_transits_alike(params, hosts, bank)
     """Label-blind missing cadences: gappiness must not tell a transit window apart."""
     gappy = {**params, "inject": {**params["inject"], "scattered_gap_probability": 1.0}}
     gappy["inject"]["scattered_gap_fraction"] = [0.1, 0.1]
-    X, y = epochs.EpochSource(base_set(), hosts, bank, gappy).arrays(0)
+    X, y = epoch_source(hosts, bank, gappy).arrays(0)
     share = (X[..., -1] > 0).mean(axis=1)
     off = {**params, "inject": {**params["inject"], "scattered_gap_probability": 0.0}}
-    base = epochs.EpochSource(base_set(), hosts, bank, off).arrays(0)[0]
+    base = epoch_source(hosts, bank, off).arrays(0)[0]
     assert share.min() > 0.04  # every window, not just some
     for label in (0, 1):
         assert share[y[:, 0] == label].mean() == pytest.approx(
@@ -154,11 +163,13 @@ def test_twin_negatives_are_the_windows_the_transits_went_into(params, hosts, ba
     """``negative_hosts: twins``: real noise is as common among negatives as among injections."""
     inject = {**params["inject"], "negative_hosts": "twins", "scattered_gap_probability": 0.0}
     twins = {**params, "inject": inject}
-    served = served_host_rows(*epochs.EpochSource(base_set(), hosts, bank, twins).arrays(0), hosts)
+    served = served_host_rows(*epoch_source(hosts, bank, twins).arrays(0), hosts)
     rng = make_rng(twins["seed"], "inject", twins["train"]["seed"], "epoch", 0)
-    _, table = epochs.injected_flux(hosts, bank, 48, twins, rng)
+    _, table = epochs.injected_flux(
+        hosts, bank, 48, twins, rng, PreprocessSettings.from_params(twins)
+    )
     assert served == sorted(table["host"])
     assert hosts.real[served].mean() == pytest.approx(0.5, abs=0.05)
     uniform = {**twins, "inject": {**inject, "negative_hosts": "uniform"}}
-    drawn = served_host_rows(*epochs.EpochSource(base_set(), hosts, bank, uniform).arrays(0), hosts)
+    drawn = served_host_rows(*epoch_source(hosts, bank, uniform).arrays(0), hosts)
     assert len(drawn) == 48 and drawn != served

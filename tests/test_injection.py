@@ -7,7 +7,7 @@ import pytest
 
 from transit_classifier.params import load_params
 from transit_classifier.seeding import make_rng
-from transit_classifier.signal.preprocess import flatten_all, settings_from_params
+from transit_classifier.signal.preprocess import PreprocessSettings, flatten_all
 from transit_classifier.simulate import injection
 from transit_classifier.simulate.synthetic import simulate, white_noise_only
 
@@ -61,7 +61,7 @@ def test_red_noise_lowers_mes_but_not_white_snr(params: dict) -> None:
 def test_inject_reaches_the_target_mes_remeasured_after_injection(
     params: dict, bank: injection.Bank
 ) -> None:
-    settings = settings_from_params(params)
+    settings = PreprocessSettings.from_params(params)
     hosts, _ = simulate(params, np.zeros(40, np.int64), make_rng(1, "hosts"))
     hosts = hosts.astype(np.float64)
     flats = flatten_all(hosts, settings)
@@ -95,7 +95,7 @@ def test_inject_is_deterministic_and_skips_hosts_whose_gaps_hide_transits(
     hosts = hosts.astype(np.float64)
     hosts[0, :] = np.nan
     hosts[0, :3] = 1.0  # a host that is all gap: nothing can be injected into it
-    settings = settings_from_params(params)
+    settings = PreprocessSettings.from_params(params)
     flats = flatten_all(hosts, settings)
     runs = [
         injection.inject(
@@ -108,7 +108,13 @@ def test_inject_is_deterministic_and_skips_hosts_whose_gaps_hide_transits(
 
 
 def test_long_transits_are_measured_on_the_long_detrending() -> None:
-    settings = {"detrend_windows_days": [0.75, 2.5], "cadence_minutes": 29.4244}
+    settings = PreprocessSettings(
+        detrend_method="median",
+        detrend_windows_days=(0.75, 2.5),
+        clip_high_sigma=5.0,
+        compress_low_sigma=20.0,
+        cadence_minutes=29.4244,
+    )
     flats = np.stack([np.zeros((3, 10)), np.ones((3, 10))])
     n_dur = np.array([6, 16, 40])  # 2.9 h, 7.8 h, 19.6 h
     chosen = injection.select_flat(flats, n_dur, settings)[:, 0]

@@ -11,7 +11,7 @@ import yaml
 from transit_classifier.errors import UserError
 from transit_classifier.learn import augmentation, dataset
 from transit_classifier.params import validate
-from transit_classifier.signal.preprocess import fill_gaps, preprocess, settings_from_params
+from transit_classifier.signal.preprocess import PreprocessSettings, fill_gaps, preprocess
 from transit_classifier.simulate.synthetic import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -217,7 +217,7 @@ def test_gaps_are_filled_without_inventing_dips():
 def test_preprocess_handles_nan_gaps(params):
     flux = _curves(np.random.default_rng(2), np.array([1, 0]))
     flux[:, 40:60] = np.nan
-    X = preprocess(flux, settings_from_params(params))
+    X = preprocess(flux, PreprocessSettings.from_params(params))
     assert X.shape == (2, LENGTH, 3) and X.dtype == np.float32
     assert (X[:, 40:60, 2] == 1).all() and (X[:, 40:60, :2] == 0).all()
     assert np.isfinite(X).all()

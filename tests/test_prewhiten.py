@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,18 +10,19 @@ import pytest
 
 from transit_classifier.params import load_params
 from transit_classifier.signal.preprocess import (
+    PreprocessSettings,
     flatten_all,
     from_flats,
     preprocess,
     preprocess_inverted,
-    settings_from_params,
 )
 from transit_classifier.signal.prewhiten import pulsation_model
 
 CADENCE_DAYS = 29.4244 / 1440
 TIME = np.arange(1000) * CADENCE_DAYS
-DEFAULTS = settings_from_params(load_params(Path(__file__).resolve().parents[1] / "params.yaml"))
-SETTINGS = {**DEFAULTS, "prewhiten_modes": 0}  # the shipped preprocessing, prewhitening off
+PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+DEFAULTS = PreprocessSettings.from_params(PARAMS)
+SETTINGS = replace(DEFAULTS, prewhiten_modes=0)  # the shipped preprocessing, prewhitening off
 PREWHITEN = {"prewhiten_modes": 20}  # as tried in the README's "Pulsating stars"
 
 
@@ -75,7 +77,8 @@ def test_gaps_stay_zero_and_sparse_rows_are_skipped():
 
 def test_zero_modes_or_missing_keys_change_nothing():
     flux = pulsator(np.random.default_rng(4), 4)
-    before_prewhitening = {k: v for k, v in SETTINGS.items() if not k.startswith("prewhiten")}
+    stored = SETTINGS.as_dict()  # as a model.json saved before prewhitening holds it
+    before_prewhitening = {k: v for k, v in stored.items() if not k.startswith("prewhiten")}
     np.testing.assert_array_equal(preprocess(flux, SETTINGS), preprocess(flux, before_prewhitening))
 
 
@@ -85,7 +88,7 @@ def test_preprocess_removes_pulsation_dips_but_not_a_transit():
     flux = pulsator(rng, 20, modes=8)
     flux[:, 500:506] -= 1.5e-3  # one 3-hour transit
     plain = preprocess(flux, SETTINGS)[..., 0]
-    whitened = preprocess(flux, {**SETTINGS, **PREWHITEN})[..., 0]
+    whitened = preprocess(flux, replace(SETTINGS, **PREWHITEN))[..., 0]
     outside = np.r_[0:490, 516:1000]
     depth_over_deepest_beat = [
         x[:, 500:506].mean(1) / x[:, outside].min(1) for x in (plain, whitened)
@@ -98,7 +101,7 @@ def test_inverted_input_reuses_the_modes_fitted_upright():
     """Without a dip mask the mirror's modes are minus the upright ones: one fit serves both."""
     flux = pulsator(np.random.default_rng(6), 6)
     flux[:, 500:506] -= 1.5e-3
-    settings = {**SETTINGS, **PREWHITEN, "prewhiten_mask_sigma": 0.0}
+    settings = replace(SETTINGS, **PREWHITEN, prewhiten_mask_sigma=0.0)
     X, X_inverted = preprocess_inverted(flux, settings)
     np.testing.assert_array_equal(X, preprocess(flux, settings))
     refitted = from_flats(flux, 2.0 - flatten_all(flux, settings), settings)
@@ -118,12 +121,12 @@ def test_the_dip_mask_keeps_short_deep_transits_whole(period):
         return (clean[:, ~in_transit].mean(1) - clean[:, in_transit].mean(1)) / depth
 
     assert kept(0.0).min() < 0.8  # the comb is fitted away
-    assert kept(DEFAULTS["prewhiten_mask_sigma"]).min() > 0.95
+    assert kept(DEFAULTS.prewhiten_mask_sigma).min() > 0.95
 
 
 def test_the_dip_mask_still_removes_modes_under_a_transit():
     flux = pulsator(np.random.default_rng(8), 20)
     flux[:, 500:506] -= 1.5e-3
-    model = pulsation_model(flux, CADENCE_DAYS, 20, 6.0, 4.0, DEFAULTS["prewhiten_mask_sigma"])
+    model = pulsation_model(flux, CADENCE_DAYS, 20, 6.0, 4.0, DEFAULTS.prewhiten_mask_sigma)
     outside = np.r_[0:490, 516:1000]
     assert np.std((flux - model)[:, outside] - 1, axis=1).max() < 1.3e-4

@@ -18,6 +18,7 @@ from transit_classifier.io import save_npz, sha256_file
 from transit_classifier.learn import model as classifier
 from transit_classifier.learn import training
 from transit_classifier.params import load_params
+from transit_classifier.signal.preprocess import PreprocessSettings
 
 # TensorFlow is imported lazily by the package, so this still silences its C++ logs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -184,7 +185,8 @@ def test_summary_reports_best_validation_epoch(params, trained):
 
 def test_save_load_round_trip_is_exact_and_byte_stable(params, trained, tmp_path):
     model = trained[0]
-    info = classifier.inference_info(params, LENGTH)
+    settings = PreprocessSettings.from_params(params)
+    info = classifier.inference_info(params, settings, LENGTH)
     classifier.save_classifier(model, tmp_path / "a", info)
     classifier.save_classifier(model, tmp_path / "b", info)
     for name in ("architecture.json", "model.weights.h5", "model.json"):
@@ -199,6 +201,9 @@ def test_save_load_round_trip_is_exact_and_byte_stable(params, trained, tmp_path
         loaded_info["preprocess"]["detrend_windows_days"]
         == (params["prepare"]["detrend_windows_days"])
     )
+    assert PreprocessSettings.from_model(loaded_info["preprocess"]) == settings  # read back whole
+    released = json.loads((Path(__file__).resolve().parents[1] / "model/model.json").read_text())
+    assert list(loaded_info["preprocess"]) == list(released["preprocess"])  # the stored key layout
     assert loaded_info["channels"] == ["flux_0.75d", "flux_2.5d", "gap"]
     assert loaded_info["window"]["max_missing_fraction"] == params["kepler"]["max_missing_fraction"]
     assert loaded_info["weights_sha256"] == sha256_file(tmp_path / "a" / "model.weights.h5")
@@ -208,7 +213,11 @@ def test_save_load_round_trip_is_exact_and_byte_stable(params, trained, tmp_path
 
 def test_tampered_or_missing_model_files_are_user_errors(params, trained, tmp_path):
     model_dir = tmp_path / "models"
-    classifier.save_classifier(trained[0], model_dir, classifier.inference_info(params, LENGTH))
+    classifier.save_classifier(
+        trained[0],
+        model_dir,
+        classifier.inference_info(params, PreprocessSettings.from_params(params), LENGTH),
+    )
     weights = model_dir / "model.weights.h5"
     data = bytearray(weights.read_bytes())
     data[-100] ^= 0xFF

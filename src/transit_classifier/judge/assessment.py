@@ -26,7 +26,13 @@ from transit_classifier.io import load_npz
 from transit_classifier.learn.model import predict_proba
 from transit_classifier.params import fpr_label
 from transit_classifier.seeding import make_rng
-from transit_classifier.signal.preprocess import flatten_all, preprocess, preprocess_inverted
+from transit_classifier.signal.preprocess import (
+    PreprocessSettings,
+    SettingsLike,
+    flatten_all,
+    preprocess,
+    preprocess_inverted,
+)
 from transit_classifier.simulate import injection
 
 from . import recovery
@@ -82,8 +88,12 @@ def injection_hosts(
     return {"synthetic": synthetic.astype(np.float64), "real": real_test["flux"][pick]}, pick
 
 
-def build_sets(params: dict[str, Any], settings: dict[str, Any], prepared: Path) -> EvalSets:
-    """Load the prepared splits and make both injection sets (seeded, never trained on)."""
+def build_sets(params: dict[str, Any], settings: SettingsLike, prepared: Path) -> EvalSets:
+    """Load the prepared splits and make both injection sets (seeded, never trained on).
+
+    ``settings`` are the model's own preprocessing settings (or its ``model.json`` mapping).
+    """
+    settings = PreprocessSettings.of(settings)
     ev = params["evaluate"]
     val, test = load_arrays(prepared, "val", SPLIT_KEYS), load_arrays(prepared, "test", SPLIT_KEYS)
     real_val = load_arrays(prepared, "real_val", REAL_KEYS)
@@ -177,14 +187,13 @@ def detection_at(
 
 
 def network_scores(
-    model: Any, info: dict[str, Any], sets: EvalSets
+    model: Any, settings: PreprocessSettings, sets: EvalSets
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Transit probabilities of every set, through the model's own preprocessing settings.
 
     Also returns the real test windows' probabilities upside down
     (:func:`preprocess_inverted`, one detrending for both) for :func:`upside_down_check`.
     """
-    settings = info["preprocess"]
     upright, inverted = preprocess_inverted(sets.flux["real_test"], settings)
     scores = {
         name: predict_proba(model, upright if name == "real_test" else preprocess(flux, settings))

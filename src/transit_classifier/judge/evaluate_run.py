@@ -19,6 +19,7 @@ import pandas as pd
 from transit_classifier.io import save_figure, write_csv, write_json
 from transit_classifier.learn.model import load_classifier
 from transit_classifier.params import fpr_label
+from transit_classifier.signal.preprocess import PreprocessSettings
 
 from . import assessment, curves, figures, recovery
 from . import evaluation as ev
@@ -58,9 +59,10 @@ def evaluate(params: dict[str, Any], model_dir: Path, prepared: Path) -> Evaluat
     timings: dict[str, float] = {}
     start = time.perf_counter()
     model, info = load_classifier(model_dir)  # fail fast, before any long work
-    sets = assessment.build_sets(params, info["preprocess"], prepared)
+    settings = PreprocessSettings.from_model(info["preprocess"])  # the model's, read back once
+    sets = assessment.build_sets(params, settings, prepared)
     timings["sets"] = time.perf_counter() - start
-    network, inverted = assessment.network_scores(model, info, sets)
+    network, inverted = assessment.network_scores(model, settings, sets)
     scores = {"network": network}
     timings["network"] = time.perf_counter() - start - sum(timings.values())
     scores["baseline"], baseline_info = assessment.baseline_scores(params, sets)

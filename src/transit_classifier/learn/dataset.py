@@ -18,10 +18,10 @@ import pandas as pd
 
 from transit_classifier.seeding import make_rng
 from transit_classifier.signal.preprocess import (
+    PreprocessSettings,
     check_usable,
     flatten_all,
     preprocess,
-    settings_from_params,
 )
 from transit_classifier.simulate import injection
 
@@ -120,7 +120,7 @@ def split_arrays(part: LightCurves, X: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def preprocess_split(part: LightCurves, settings: dict[str, Any]) -> np.ndarray:
+def preprocess_split(part: LightCurves, settings: PreprocessSettings) -> np.ndarray:
     """Preprocess one split, naming the light curve if one is unusable."""
     check_usable(part.flux, part.ids)
     return preprocess(part.flux, settings)
@@ -164,7 +164,7 @@ def build(
     non-transit training windows the train stage injects fresh transits into),
     a JSON-ready report and the composition table (before augmentation).
     """
-    settings = settings_from_params(params)
+    settings = PreprocessSettings.from_params(params)  # once for the stage
     syn_mes = injection.synthetic_mes(synthetic_flux, synthetic_meta, params, settings)
     syn = synthetic_set(synthetic_flux, synthetic_meta, syn_mes)
     real_windows = with_koi_mes(real_flux, real_time, real_windows, koi, settings)
@@ -190,7 +190,7 @@ def with_koi_mes(
     real_time: np.ndarray,
     real_windows: pd.DataFrame,
     koi: pd.DataFrame,
-    settings: dict[str, Any],
+    settings: PreprocessSettings,
 ) -> pd.DataFrame:
     """The pool's window table with each window's expected KOI MES (``mes``) added."""
     return real_windows.assign(

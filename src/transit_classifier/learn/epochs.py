@@ -27,10 +27,10 @@ import numpy as np
 from transit_classifier.errors import UserError
 from transit_classifier.seeding import make_rng
 from transit_classifier.signal.preprocess import (
+    PreprocessSettings,
     flatten_all,
     from_flats,
     preprocess,
-    settings_from_params,
 )
 from transit_classifier.simulate import injection
 from transit_classifier.simulate.orbits import log_uniform
@@ -48,7 +48,7 @@ class Hosts:
     real: np.ndarray  # (n,) bool: a real Kepler window
 
     @classmethod
-    def from_flux(cls, flux: np.ndarray, real: np.ndarray, settings: dict[str, Any]) -> Hosts:
+    def from_flux(cls, flux: np.ndarray, real: np.ndarray, settings: PreprocessSettings) -> Hosts:
         flux = np.asarray(flux, dtype=np.float64)
         if len(flux) == 0:
             raise UserError("no injection hosts; rerun `dvc repro prepare` with more negatives")
@@ -62,6 +62,7 @@ def injected_flux(
     count: int,
     params: dict[str, Any],
     rng: np.random.Generator,
+    settings: PreprocessSettings,
 ) -> tuple[np.ndarray, Any]:
     """``count`` injected raw light curves (exactly, hosts redrawn where a gap hid the transit)
     and their table.
@@ -79,7 +80,6 @@ def injected_flux(
         else [rng.choice(real_rows, count)]
     )
     target = log_uniform(rng, inject["mes"], count)
-    settings = settings_from_params(params)
     done = injection.inject(hosts.flux, hosts.flats, bank, target, rng, index, settings)
     if not len(done.host):
         raise UserError("no transit could be injected: every host window is mostly gaps")
@@ -91,12 +91,14 @@ def injected_flux(
 
 @dataclass(frozen=True)
 class EpochSource:
-    """What every epoch's training data are drawn from: base set, hosts, transit bank, params."""
+    """What every epoch's training data are drawn from: base set, hosts, transit bank, params
+    and the stage's preprocessing settings."""
 
     base: tuple[np.ndarray, np.ndarray]  # the prepared training split (X, y)
     hosts: Hosts
     bank: injection.Bank
     params: dict[str, Any]
+    settings: PreprocessSettings
 
     def _negative_rows(self, injected_hosts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The host windows served uninjected beside this epoch's injections.
@@ -125,8 +127,10 @@ class EpochSource:
         count = self.params["inject"]["per_epoch"]
         X_parts, y_parts = [self.base[0]], [self.base[1]]
         if count:
-            flux, table = injected_flux(self.hosts, self.bank, count, self.params, rng)
-            X_inj = preprocess(flux, settings_from_params(self.params))
+            flux, table = injected_flux(
+                self.hosts, self.bank, count, self.params, rng, self.settings
+            )
+            X_inj = preprocess(flux, self.settings)
             X_parts += [X_inj, self.hosts.X[self._negative_rows(table["host"].to_numpy(), rng)]]
             y_parts += [np.ones(count, np.float32), np.zeros(count, np.float32)]
         X = np.concatenate(X_parts)
@@ -194,6 +198,7 @@ def validation_extras(
     real_val: dict[str, np.ndarray],
     params: dict[str, Any],
     count: int,
+    settings: PreprocessSettings | None = None,
 ) -> tuple[np.ndarray, Hosts, np.ndarray]:
     """Raw flux of the ``count`` fixed validation injections, the hosts, and each one's host.
 
@@ -203,8 +208,9 @@ def validation_extras(
     ``inject.*``, so candidates trained with different injection settings are
     compared on the same validation set). The last array gives, per injection,
     its host's row in ``val`` followed by ``real_val`` (:func:`validation_flux`).
+    ``settings`` are the train stage's; a study without them gets the params' own.
     """
-    settings = settings_from_params(params)
+    settings = settings or PreprocessSettings.from_params(params)
     syn_neg = (val["source"] == "synthetic") & (val["y"] == 0)
     real_neg = real_val["y"] == 0
     rows = np.r_[np.flatnonzero(syn_neg), len(val["y"]) + np.flatnonzero(real_neg)]
@@ -213,7 +219,7 @@ def validation_extras(
     hosts = Hosts.from_flux(flux, real, settings)
     rng = make_rng(params["seed"], "inject", "validation")
     bank = injection.make_bank(params, max(count // 2, 1), rng, params["synthetic"]["period_days"])
-    injected, table = injected_flux(hosts, bank, count, params, rng)
+    injected, table = injected_flux(hosts, bank, count, params, rng, settings)
     return injected, hosts, rows[table["host"].to_numpy()]
 
 
@@ -222,6 +228,7 @@ def validation_set(
     real_val: dict[str, np.ndarray],
     params: dict[str, Any],
     count: int,
+    settings: PreprocessSettings | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The validation split plus fixed injections into validation stars, for early stopping.
 
@@ -230,8 +237,9 @@ def validation_set(
     (:func:`validation_extras`) makes the stopping criterion track detection
     near the threshold. Every real validation-star negative joins as a negative.
     """
-    injected, hosts, _ = validation_extras(val, real_val, params, count)
-    X_inj = preprocess(injected, settings_from_params(params))
+    settings = settings or PreprocessSettings.from_params(params)
+    injected, hosts, _ = validation_extras(val, real_val, params, count, settings)
+    X_inj = preprocess(injected, settings)
     X = np.concatenate([val["X"], X_inj, hosts.X[hosts.real]])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(int(hosts.real.sum()))])
     return X, y.astype(np.float32)
@@ -242,6 +250,7 @@ def validation_flux(
     real_val: dict[str, np.ndarray],
     params: dict[str, Any],
     count: int,
+    settings: PreprocessSettings | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw flux, labels and origins of :func:`validation_set`, row for row, to score other ways.
 
@@ -250,7 +259,7 @@ def validation_flux(
     host (quiet, pulsating, real). Used by ``studies/decision_rules.py`` to
     compare decision rules and models on validation data only.
     """
-    injected, hosts, injected_origin = validation_extras(val, real_val, params, count)
+    injected, hosts, injected_origin = validation_extras(val, real_val, params, count, settings)
     real_negatives = hosts.flux[hosts.real]
     flux = np.concatenate([val["flux"], injected, real_negatives])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(len(real_negatives))])

@@ -23,7 +23,7 @@ import numpy as np
 
 from transit_classifier.errors import UserError
 from transit_classifier.io import atomic_dir, sha256_file, write_json
-from transit_classifier.signal.preprocess import channel_names, settings_from_params
+from transit_classifier.signal.preprocess import PreprocessSettings, channel_names
 
 if TYPE_CHECKING:
     import keras
@@ -323,11 +323,14 @@ def params_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
 
-def inference_info(params: dict[str, Any], input_length: int) -> dict[str, Any]:
+def inference_info(
+    params: dict[str, Any], settings: PreprocessSettings, input_length: int
+) -> dict[str, Any]:
     """Everything that shapes a model input, stored with the weights.
 
     predict rebuilds windows and inputs from this alone, so training and
-    inference cannot drift apart through params edited after training.
+    inference cannot drift apart through params edited after training;
+    ``settings`` are the train stage's, stored as they were used.
     """
     import keras
 
@@ -337,9 +340,9 @@ def inference_info(params: dict[str, Any], input_length: int) -> dict[str, Any]:
         "architecture": params["train"]["architecture"],
         "input_length": int(input_length),
         "cadence_minutes": params["dataset"]["cadence_minutes"],
-        "channels": channel_names(settings_from_params(params)),
+        "channels": channel_names(settings),
         "window": window_info(params),
-        "preprocess": settings_from_params(params),
+        "preprocess": settings.as_dict(),
         "params_sha256": params_hash(params),
         "keras_version": keras.__version__,
     }

@@ -25,7 +25,7 @@ import numpy as np
 from transit_classifier.errors import UserError
 from transit_classifier.io import load_npz
 from transit_classifier.seeding import make_rng
-from transit_classifier.signal.preprocess import channel_names, settings_from_params
+from transit_classifier.signal.preprocess import PreprocessSettings, channel_names
 from transit_classifier.simulate import injection
 
 from . import epochs
@@ -339,12 +339,15 @@ def summarise(
 
 
 def epoch_source(
-    params: dict[str, Any], prepared: str | Path, length: int, channels: int
+    params: dict[str, Any],
+    settings: PreprocessSettings,
+    prepared: str | Path,
+    length: int,
+    channels: int,
 ) -> epochs.EpochSource:
     """The prepared training split, its injection hosts and the batman transit bank."""
     base = load_split(f"{prepared}/train.npz", length, channels)
     hosts_npz = load_npz(f"{prepared}/hosts_train.npz")
-    settings = settings_from_params(params)
     hosts = epochs.Hosts.from_flux(hosts_npz["flux"], hosts_npz["source"] == "real", settings)
     bank = injection.make_bank(
         params,
@@ -352,11 +355,11 @@ def epoch_source(
         make_rng(params["seed"], "inject", "bank"),
         params["inject"]["period_days"],
     )
-    return epochs.EpochSource(base, hosts, bank, params)
+    return epochs.EpochSource(base, hosts, bank, params, settings)
 
 
 def train(
-    params: dict[str, Any], prepared: str | Path, live_dir: str | Path
+    params: dict[str, Any], settings: PreprocessSettings, prepared: str | Path, live_dir: str | Path
 ) -> tuple[keras.Model, dict[str, Any]]:
     """The ``train`` stage in memory: seeded data and model, fresh injections every epoch.
 
@@ -366,15 +369,11 @@ def train(
     seed = int(make_rng(params["seed"], "train", train_params["seed"]).integers(2**31))
     configure_determinism(seed, train_params["threads"])
     length = params["dataset"]["window_length"]
-    channels = len(channel_names(settings_from_params(params)))
-    source = epoch_source(params, prepared, length, channels)
+    channels = len(channel_names(settings))
+    source = epoch_source(params, settings, prepared, length, channels)
     data = epochs.injection_dataset(source, train_params["batch_size"])
-    val = epochs.validation_set(
-        load_npz(f"{prepared}/val.npz"),
-        load_npz(f"{prepared}/real_val.npz"),
-        params,
-        train_params["validation_injections"],
-    )
+    val_npz = [load_npz(f"{prepared}/{name}.npz") for name in ("val", "real_val")]
+    val = epochs.validation_set(*val_npz, params, train_params["validation_injections"], settings)
     with distribution_scope(train_params["distribute"]):
         model = build_model(length, train_params, channels)
         compile_model(model, train_params, len(data))

@@ -1,8 +1,9 @@
 """The one preprocessing path from windows of relative flux to network input.
 
 ``prepare``, ``train`` (fresh injections every epoch), ``evaluate`` and
-``predict`` all call :func:`preprocess` with the settings stored in the model,
-so a light curve is seen the same way in training and at inference.
+``predict`` all call :func:`preprocess` with the settings stored in the model
+(:class:`PreprocessSettings`), so a light curve is seen the same way in training
+and at inference.
 
 Steps, each chosen for a reason an astronomer would recognise:
 
@@ -31,6 +32,8 @@ Steps, each chosen for a reason an astronomer would recognise:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -42,30 +45,69 @@ from transit_classifier.robust import mad_sigma, nanmedian
 
 from .prewhiten import pulsation_model
 
-SETTING_KEYS = (
-    "detrend_method",
-    "detrend_windows_days",
-    "prewhiten_modes",
-    "prewhiten_min_frequency",
-    "prewhiten_snr",
-    "prewhiten_mask_sigma",
-    "clip_high_sigma",
-    "compress_low_sigma",
-)
+
+@dataclass(frozen=True, kw_only=True)
+class PreprocessSettings:
+    """How windows of relative flux become network input: ``prepare`` keys plus the cadence.
+
+    Built once per stage (:meth:`from_params`) and passed down; stored in
+    ``model.json`` as :meth:`as_dict` (its keys in this order) and read back by
+    evaluate and predict with :meth:`from_model`, so training and inference
+    share one object. Fields keep the types params.yaml gave them, so the
+    stored JSON is what it was when the settings were a dict.
+    """
+
+    detrend_method: str
+    detrend_windows_days: tuple[float, ...]
+    prewhiten_modes: int = 0  # models saved before prewhitening: off
+    prewhiten_min_frequency: float | None = None  # read only when prewhiten_modes > 0
+    prewhiten_snr: float | None = None
+    prewhiten_mask_sigma: float = 0.0  # models saved before the dip mask: none
+    clip_high_sigma: float
+    compress_low_sigma: float
+    cadence_minutes: float
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> PreprocessSettings:
+        """The settings of the validated params dict."""
+        prep = params["prepare"]
+        return cls.from_model(
+            {
+                **{f.name: prep[f.name] for f in fields(cls) if f.name != "cadence_minutes"},
+                "cadence_minutes": params["dataset"]["cadence_minutes"],
+            }
+        )
+
+    @classmethod
+    def from_model(cls, stored: Mapping[str, Any]) -> PreprocessSettings:
+        """The settings stored in a model's ``model.json`` (older models lack prewhiten keys)."""
+        known = {field.name for field in fields(cls)}
+        values = {key: value for key, value in stored.items() if key in known}
+        return cls(**{**values, "detrend_windows_days": tuple(values["detrend_windows_days"])})
+
+    @classmethod
+    def of(cls, settings: PreprocessSettings | Mapping[str, Any]) -> PreprocessSettings:
+        """``settings`` itself, or the settings of a ``model.json`` mapping (predict, studies)."""
+        return settings if isinstance(settings, cls) else cls.from_model(settings)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``model.json`` form: every field, the windows as a list."""
+        return {**asdict(self), "detrend_windows_days": list(self.detrend_windows_days)}
+
+    @property
+    def cadence_days(self) -> float:
+        return self.cadence_minutes / MINUTES_PER_DAY
 
 
-def channel_names(settings: dict[str, Any]) -> list[str]:
+# What the public functions accept: a stage's settings, or the mapping a ``model.json``
+# holds (predict, studies), read with :meth:`PreprocessSettings.of`.
+SettingsLike = PreprocessSettings | Mapping[str, Any]
+
+
+def channel_names(settings: SettingsLike) -> list[str]:
     """Input channels: one flux channel per detrending window, then the gap mask."""
-    return [f"flux_{window:g}d" for window in settings["detrend_windows_days"]] + ["gap"]
-
-
-def settings_from_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The preprocessing settings stored with a model: ``prepare`` keys plus the cadence."""
-    prep = params["prepare"]
-    return {
-        **{key: prep[key] for key in SETTING_KEYS},
-        "cadence_minutes": params["dataset"]["cadence_minutes"],
-    }
+    windows = PreprocessSettings.of(settings).detrend_windows_days
+    return [f"flux_{window:g}d" for window in windows] + ["gap"]
 
 
 def as_batch(flux: np.ndarray) -> np.ndarray:
@@ -190,18 +232,18 @@ def scale_flux(flat: np.ndarray, clip_high: float, compress_low: float) -> np.nd
     return np.minimum(np.where(z < low, compressed, z), clip_high)
 
 
-def flatten_all(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+def flatten_all(flux: np.ndarray, settings: SettingsLike) -> np.ndarray:
     """``(windows, n, length)``: ``flux`` flattened at each of ``detrend_windows_days``."""
-    cadence_days = settings["cadence_minutes"] / MINUTES_PER_DAY
+    settings = PreprocessSettings.of(settings)
     return np.stack(
         [
-            flatten(flux, settings["detrend_method"], window, cadence_days)
-            for window in settings["detrend_windows_days"]
+            flatten(flux, settings.detrend_method, window, settings.cadence_days)
+            for window in settings.detrend_windows_days
         ]
     )
 
 
-def preprocess(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+def preprocess(flux: np.ndarray, settings: SettingsLike) -> np.ndarray:
     """Turn raw windows into network input ``(n, length, channels)``, float32.
 
     Parameters
@@ -209,7 +251,7 @@ def preprocess(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     flux
         ``(n, length)`` or ``(length,)`` relative flux; NaN marks missing cadences.
     settings
-        :func:`settings_from_params` output, as stored in ``checkpoint/model.json``.
+        The stage's :class:`PreprocessSettings`, or the mapping stored in ``model.json``.
 
     Raises
     ------
@@ -219,8 +261,8 @@ def preprocess(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> settings = {"detrend_method": "median", "detrend_windows_days": [0.75, 2.5],
-    ...             "clip_high_sigma": 5.0, "compress_low_sigma": 20.0, "cadence_minutes": 29.4244}
+    >>> settings = PreprocessSettings(detrend_method="median", detrend_windows_days=(0.75, 2.5),
+    ...     clip_high_sigma=5.0, compress_low_sigma=20.0, cadence_minutes=29.4244)
     >>> flux = 1 + 1e-4 * np.random.default_rng(0).standard_normal((2, 1000))
     >>> flux[0, 10:20] = np.nan
     >>> X = preprocess(flux, settings)
@@ -229,12 +271,11 @@ def preprocess(flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     """
     flux = as_batch(flux)
     check_usable(flux)
+    settings = PreprocessSettings.of(settings)
     return from_flats(flux, flatten_all(flux, settings), settings)
 
 
-def preprocess_inverted(
-    flux: np.ndarray, settings: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
+def preprocess_inverted(flux: np.ndarray, settings: SettingsLike) -> tuple[np.ndarray, np.ndarray]:
     """:func:`preprocess` of ``flux`` and of its mirror image about the detrended level.
 
     The inverted light curve is Kepler's own false-alarm check (the DR25
@@ -257,43 +298,43 @@ def preprocess_inverted(
     """
     flux = as_batch(flux)
     check_usable(flux)
+    settings = PreprocessSettings.of(settings)
     flats = flatten_all(flux, settings)
     flats = flats - pulsations(flats[0], settings)  # once: the mirror's are minus these
-    done = {**settings, "prewhiten_modes": 0}
+    done = replace(settings, prewhiten_modes=0)
     return from_flats(flux, flats, done), from_flats(flux, 2.0 - flats, done)
 
 
-def pulsations(flat: np.ndarray, settings: dict[str, Any]) -> np.ndarray | float:
+def pulsations(flat: np.ndarray, settings: PreprocessSettings) -> np.ndarray | float:
     """The coherent modes to subtract from every channel (0 when prewhitening is off).
 
     They are fitted on the shortest detrending window's flux, which leaves the
     least slow variability to leak into the searched band.
     """
-    modes = settings.get("prewhiten_modes", 0)  # models saved before prewhitening: off
-    if not modes:
+    if not settings.prewhiten_modes:
         return 0.0
-    cadence_days = settings["cadence_minutes"] / MINUTES_PER_DAY
     return pulsation_model(
         flat,
-        cadence_days,
-        modes,
-        settings["prewhiten_min_frequency"],
-        settings["prewhiten_snr"],
-        settings.get("prewhiten_mask_sigma", 0.0),  # models saved before the dip mask: none
+        settings.cadence_days,
+        settings.prewhiten_modes,
+        settings.prewhiten_min_frequency,
+        settings.prewhiten_snr,
+        settings.prewhiten_mask_sigma,
     )
 
 
-def from_flats(flux: np.ndarray, flats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+def from_flats(flux: np.ndarray, flats: np.ndarray, settings: SettingsLike) -> np.ndarray:
     """:func:`preprocess` from :func:`flatten_all`'s output.
 
     A caller that needs the flattened flux too (the injection hosts) detrends once.
     """
+    settings = PreprocessSettings.of(settings)
     gap = ~np.isfinite(as_batch(flux))
     out = np.empty((*gap.shape, len(flats) + 1), dtype=np.float32)  # filled channel by channel
     model = pulsations(flats[0], settings)
     for i, flat in enumerate(flats):
         flat = flat - model
-        scaled = scale_flux(flat, settings["clip_high_sigma"], settings["compress_low_sigma"])
+        scaled = scale_flux(flat, settings.clip_high_sigma, settings.compress_low_sigma)
         out[..., i] = np.where(gap, 0.0, scaled)
     out[..., -1] = gap
     return out
