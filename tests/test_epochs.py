@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -41,17 +43,19 @@ def base_set(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
     return X.astype(np.float32), (np.arange(n) % 4 == 0).astype(np.float32)
 
 
+def stage_settings(params: dict) -> tuple[epochs.InjectSettings, PreprocessSettings]:
+    """The settings the train stage builds once from ``params``."""
+    return epochs.InjectSettings.from_params(params), PreprocessSettings.from_params(params)
+
+
 def epoch_source(hosts: epochs.Hosts, bank: injection.Bank, params: dict) -> epochs.EpochSource:
-    """An epoch source with the preprocessing settings of ``params``, as the train stage makes."""
-    return epochs.EpochSource(
-        base_set(), hosts, bank, params, PreprocessSettings.from_params(params)
-    )
+    """An epoch source with the settings of ``params``, as the train stage makes it."""
+    return epochs.EpochSource(base_set(), hosts, bank, *stage_settings(params))
 
 
 def test_injected_flux_count_and_real_share(params, hosts, bank) -> None:
-    flux, table = epochs.injected_flux(
-        hosts, bank, 48, params, make_rng(2, "x"), PreprocessSettings.from_params(params)
-    )
+    inject, settings = stage_settings(params)
+    flux, table = epochs.injected_flux(hosts, bank, 48, inject, make_rng(2, "x"), settings)
     assert flux.shape == (48, LENGTH) and len(table) == 48
     # Every transit dims its host: the injected light curve never rises above it.
     host = hosts.flux[table["host"]]
@@ -106,9 +110,9 @@ def test_validation_set_adds_fixed_injections_and_real_negatives(params) -> None
         "flux": flux,
     }
     real_val = {"flux": flux[:6], "y": np.array([0, 0, 0, 1, 0, 0])}
-    X, y = epochs.validation_set(val, real_val, params, count=12)
+    X, y = epochs.validation_set(val, real_val, params, 12, *stage_settings(params))
     assert len(y) == 10 + 12 + 5 and y.sum() == y_base.sum() + 12
-    X2, y2 = epochs.validation_set(val, real_val, params, count=12)
+    X2, y2 = epochs.validation_set(val, real_val, params, 12, *stage_settings(params))
     np.testing.assert_array_equal(X, X2)
 
 
@@ -122,7 +126,7 @@ def test_validation_flux_is_the_validation_set_before_preprocessing(params) -> N
         "flux": flux,
     }
     real_val = {"flux": flux[:6], "y": np.array([0, 0, 0, 1, 0, 0])}
-    X, y = epochs.validation_set(val, real_val, params, count=12)
+    X, y = epochs.validation_set(val, real_val, params, 12, *stage_settings(params))
     raw, y_raw, origin = epochs.validation_flux(val, real_val, params, count=12)
     np.testing.assert_array_equal(y, y_raw)
     np.testing.assert_array_equal(preprocess(raw, settings), X)
@@ -165,11 +169,19 @@ def test_twin_negatives_are_the_windows_the_transits_went_into(params, hosts, ba
     twins = {**params, "inject": inject}
     served = served_host_rows(*epoch_source(hosts, bank, twins).arrays(0), hosts)
     rng = make_rng(twins["seed"], "inject", twins["train"]["seed"], "epoch", 0)
-    _, table = epochs.injected_flux(
-        hosts, bank, 48, twins, rng, PreprocessSettings.from_params(twins)
-    )
+    settings = PreprocessSettings.from_params(twins)
+    _, table = epochs.injected_flux(hosts, bank, 48, stage_settings(twins)[0], rng, settings)
     assert served == sorted(table["host"])
     assert hosts.real[served].mean() == pytest.approx(0.5, abs=0.05)
     uniform = {**twins, "inject": {**inject, "negative_hosts": "uniform"}}
     drawn = served_host_rows(*epoch_source(hosts, bank, uniform).arrays(0), hosts)
     assert len(drawn) == 48 and drawn != served
+
+
+def test_inject_settings_hold_every_inject_key(params) -> None:
+    """A key added to ``inject`` in params.yaml must reach the epochs through the settings."""
+    inject = epochs.InjectSettings.from_params(params)
+    names = {field.name for field in dataclasses.fields(inject)} - {"seed", "train_seed"}
+    assert names == set(params["inject"])
+    assert inject.mes == tuple(params["inject"]["mes"])
+    assert (inject.seed, inject.train_seed) == (params["seed"], params["train"]["seed"])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -56,11 +56,37 @@ class Hosts:
         return cls(flux, flats, from_flats(flux, flats, settings), real)
 
 
+@dataclass(frozen=True)
+class InjectSettings:
+    """The ``inject`` section and the seeds of the epochs' streams, built once per train stage."""
+
+    seed: int  # ``seed``: the run's
+    train_seed: int  # ``train.seed``: changes the draws only, never the data
+    bank_size: int
+    per_epoch: int
+    mes: tuple[float, float]
+    period_days: tuple[float, float]
+    real_host_fraction: float
+    negative_hosts: str
+    scattered_gap_probability: float
+    scattered_gap_fraction: tuple[float, float]
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> InjectSettings:
+        """The settings of the validated params dict (ranges as tuples: nothing edits them)."""
+        inject = params["inject"]
+        section = {f.name: inject[f.name] for f in fields(cls) if f.name in inject}
+        ranges = {
+            key: tuple(section[key]) for key in ("mes", "period_days", "scattered_gap_fraction")
+        }
+        return cls(seed=params["seed"], train_seed=params["train"]["seed"], **section | ranges)
+
+
 def injected_flux(
     hosts: Hosts,
     bank: injection.Bank,
     count: int,
-    params: dict[str, Any],
+    inject: InjectSettings,
     rng: np.random.Generator,
     settings: PreprocessSettings,
 ) -> tuple[np.ndarray, Any]:
@@ -69,9 +95,8 @@ def injected_flux(
 
     ``inject.real_host_fraction`` of them go into real Kepler windows.
     """
-    inject = params["inject"]
     real_rows, syn_rows = np.flatnonzero(hosts.real), np.flatnonzero(~hosts.real)
-    n_real = int(round(count * inject["real_host_fraction"])) if real_rows.size else 0
+    n_real = int(round(count * inject.real_host_fraction)) if real_rows.size else 0
     if not syn_rows.size:
         n_real = count
     index = np.concatenate(
@@ -79,7 +104,7 @@ def injected_flux(
         if syn_rows.size
         else [rng.choice(real_rows, count)]
     )
-    target = log_uniform(rng, inject["mes"], count)
+    target = log_uniform(rng, inject.mes, count)
     done = injection.inject(hosts.flux, hosts.flats, bank, target, rng, index, settings)
     if not len(done.host):
         raise UserError("no transit could be injected: every host window is mostly gaps")
@@ -91,13 +116,13 @@ def injected_flux(
 
 @dataclass(frozen=True)
 class EpochSource:
-    """What every epoch's training data are drawn from: base set, hosts, transit bank, params
-    and the stage's preprocessing settings."""
+    """What every epoch's training data are drawn from: base set, hosts, transit bank, and the
+    stage's injection and preprocessing settings."""
 
     base: tuple[np.ndarray, np.ndarray]  # the prepared training split (X, y)
     hosts: Hosts
     bank: injection.Bank
-    params: dict[str, Any]
+    inject: InjectSettings
     settings: PreprocessSettings
 
     def _negative_rows(self, injected_hosts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -110,7 +135,7 @@ class EpochSource:
         70% synthetic with the default data: real noise then reads as a
         transit cue.
         """
-        if self.params["inject"]["negative_hosts"] == "twins":
+        if self.inject.negative_hosts == "twins":
             return injected_hosts
         return rng.choice(len(self.hosts.X), len(injected_hosts))
 
@@ -122,25 +147,21 @@ class EpochSource:
         own seeded stream; then ``inject.scattered_gap_probability`` of all of
         them, whatever their label, lose scattered cadences (:func:`augmentation.scattered_gaps`).
         """
-        seeds = (self.params["seed"], "inject", self.params["train"]["seed"])
-        rng = make_rng(*seeds, "epoch", epoch)
-        count = self.params["inject"]["per_epoch"]
+        rng = make_rng(self.inject.seed, "inject", self.inject.train_seed, "epoch", epoch)
+        count = self.inject.per_epoch
         X_parts, y_parts = [self.base[0]], [self.base[1]]
         if count:
             flux, table = injected_flux(
-                self.hosts, self.bank, count, self.params, rng, self.settings
+                self.hosts, self.bank, count, self.inject, rng, self.settings
             )
             X_inj = preprocess(flux, self.settings)
             X_parts += [X_inj, self.hosts.X[self._negative_rows(table["host"].to_numpy(), rng)]]
             y_parts += [np.ones(count, np.float32), np.zeros(count, np.float32)]
         X = np.concatenate(X_parts)
-        inject = self.params["inject"]
-        if inject["scattered_gap_probability"]:  # 0 draws nothing: older runs reproduce
+        inject = self.inject
+        if inject.scattered_gap_probability:  # 0 draws nothing: older runs reproduce
             gaps = scattered_gaps(
-                X.shape[:2],
-                inject["scattered_gap_probability"],
-                inject["scattered_gap_fraction"],
-                rng,
+                X.shape[:2], inject.scattered_gap_probability, inject.scattered_gap_fraction, rng
             )
             with_gaps(X, gaps)
         order = rng.permutation(len(X))
@@ -198,7 +219,8 @@ def validation_extras(
     real_val: dict[str, np.ndarray],
     params: dict[str, Any],
     count: int,
-    settings: PreprocessSettings | None = None,
+    inject: InjectSettings,
+    settings: PreprocessSettings,
 ) -> tuple[np.ndarray, Hosts, np.ndarray]:
     """Raw flux of the ``count`` fixed validation injections, the hosts, and each one's host.
 
@@ -208,9 +230,7 @@ def validation_extras(
     ``inject.*``, so candidates trained with different injection settings are
     compared on the same validation set). The last array gives, per injection,
     its host's row in ``val`` followed by ``real_val`` (:func:`validation_flux`).
-    ``settings`` are the train stage's; a study without them gets the params' own.
     """
-    settings = settings or PreprocessSettings.from_params(params)
     syn_neg = (val["source"] == "synthetic") & (val["y"] == 0)
     real_neg = real_val["y"] == 0
     rows = np.r_[np.flatnonzero(syn_neg), len(val["y"]) + np.flatnonzero(real_neg)]
@@ -219,7 +239,7 @@ def validation_extras(
     hosts = Hosts.from_flux(flux, real, settings)
     rng = make_rng(params["seed"], "inject", "validation")
     bank = injection.make_bank(params, max(count // 2, 1), rng, params["synthetic"]["period_days"])
-    injected, table = injected_flux(hosts, bank, count, params, rng, settings)
+    injected, table = injected_flux(hosts, bank, count, inject, rng, settings)
     return injected, hosts, rows[table["host"].to_numpy()]
 
 
@@ -228,7 +248,8 @@ def validation_set(
     real_val: dict[str, np.ndarray],
     params: dict[str, Any],
     count: int,
-    settings: PreprocessSettings | None = None,
+    inject: InjectSettings,
+    settings: PreprocessSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The validation split plus fixed injections into validation stars, for early stopping.
 
@@ -237,8 +258,7 @@ def validation_set(
     (:func:`validation_extras`) makes the stopping criterion track detection
     near the threshold. Every real validation-star negative joins as a negative.
     """
-    settings = settings or PreprocessSettings.from_params(params)
-    injected, hosts, _ = validation_extras(val, real_val, params, count, settings)
+    injected, hosts, _ = validation_extras(val, real_val, params, count, inject, settings)
     X_inj = preprocess(injected, settings)
     X = np.concatenate([val["X"], X_inj, hosts.X[hosts.real]])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(int(hosts.real.sum()))])
@@ -250,16 +270,19 @@ def validation_flux(
     real_val: dict[str, np.ndarray],
     params: dict[str, Any],
     count: int,
-    settings: PreprocessSettings | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw flux, labels and origins of :func:`validation_set`, row for row, to score other ways.
 
     The origin of a row is the row of ``val`` followed by ``real_val`` whose
     light curve it is or was injected into, so results can be broken down by
     host (quiet, pulsating, real). Used by ``studies/decision_rules.py`` to
-    compare decision rules and models on validation data only.
+    compare decision rules and models on validation data only: the study's entry, so the
+    settings are made here, once, as the train stage makes them.
     """
-    injected, hosts, injected_origin = validation_extras(val, real_val, params, count, settings)
+    inject, settings = InjectSettings.from_params(params), PreprocessSettings.from_params(params)
+    injected, hosts, injected_origin = validation_extras(
+        val, real_val, params, count, inject, settings
+    )
     real_negatives = hosts.flux[hosts.real]
     flux = np.concatenate([val["flux"], injected, real_negatives])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(len(real_negatives))])

@@ -340,6 +340,7 @@ def summarise(
 
 def epoch_source(
     params: dict[str, Any],
+    inject: epochs.InjectSettings,
     settings: PreprocessSettings,
     prepared: str | Path,
     length: int,
@@ -349,13 +350,9 @@ def epoch_source(
     base = load_split(f"{prepared}/train.npz", length, channels)
     hosts_npz = load_npz(f"{prepared}/hosts_train.npz")
     hosts = epochs.Hosts.from_flux(hosts_npz["flux"], hosts_npz["source"] == "real", settings)
-    bank = injection.make_bank(
-        params,
-        params["inject"]["bank_size"],
-        make_rng(params["seed"], "inject", "bank"),
-        params["inject"]["period_days"],
-    )
-    return epochs.EpochSource(base, hosts, bank, params, settings)
+    rng = make_rng(inject.seed, "inject", "bank")
+    bank = injection.make_bank(params, inject.bank_size, rng, inject.period_days)
+    return epochs.EpochSource(base, hosts, bank, inject, settings)
 
 
 def train(
@@ -370,17 +367,19 @@ def train(
     configure_determinism(seed, train_params["threads"])
     length = params["dataset"]["window_length"]
     channels = len(channel_names(settings))
-    source = epoch_source(params, settings, prepared, length, channels)
+    inject = epochs.InjectSettings.from_params(params)  # once, like ``settings``
+    source = epoch_source(params, inject, settings, prepared, length, channels)
     data = epochs.injection_dataset(source, train_params["batch_size"])
     val_npz = [load_npz(f"{prepared}/{name}.npz") for name in ("val", "real_val")]
-    val = epochs.validation_set(*val_npz, params, train_params["validation_injections"], settings)
+    count = train_params["validation_injections"]
+    val = epochs.validation_set(*val_npz, params, count, inject, settings)
     with distribution_scope(train_params["distribute"]):
         model = build_model(length, train_params, channels)
         compile_model(model, train_params, len(data))
     print(
         f"train: {train_params['architecture']} model, {model.count_params():,} parameters; "
         f"{len(data.y)} windows per epoch ({int(data.y.sum())} transits, "
-        f"{params['inject']['per_epoch']} freshly injected), {len(source.hosts.X)} injection "
+        f"{inject.per_epoch} freshly injected), {len(source.hosts.X)} injection "
         f"hosts; {len(val[1])} validation windows ({int(val[1].sum())} transits)"
     )
     start = time.perf_counter()
@@ -392,6 +391,6 @@ def train(
         f"best epoch {best_epoch + 1}"
     )
     summary = summarise(history, best_epoch, model, train_params, len(data.y), len(val[1]))
-    summary["injected_transits_seen"] = params["inject"]["per_epoch"] * epochs_run
+    summary["injected_transits_seen"] = inject.per_epoch * epochs_run
     summary["onednn_max_cpu_isa"] = os.environ.get("ONEDNN_MAX_CPU_ISA", "")  # see stage.py
     return model, summary
