@@ -80,16 +80,17 @@ def test_odd_even_flags_eclipsing_binary():
     assert best.odd_even_sigma > 10
 
 
-def test_flux_err_is_used():
-    time, flux = _white(5)
+def test_flux_err_down_weights_noisy_cadences():
+    """Every fifth cadence 5x noisier (say, a pointing jitter): the running scatter cannot
+    follow it, the error bars can, and the weighted search measures the transit better."""
     err = np.full(N_CADENCES, NOISE)
-    err[:2200] *= 10.0
-    rng = np.random.default_rng(5)
-    flux = rng.normal(0.0, err) + _box(time, 6.2, 150.3, 3 / 24, 3e-4)
+    err[::5] *= 5.0
+    time = _white(5)[0]
+    flux = np.random.default_rng(5).normal(0.0, err) + _box(time, 6.2, 150.3, 3 / 24, 1.5e-4)
     with_err = search(time, flux, err, max_candidates=1).candidates[0]
     without = search(time, flux, max_candidates=1).candidates[0]
-    assert _matches(with_err, 6.2, 150.3, 3 / 24)
-    assert with_err.depth_err_ppm != pytest.approx(without.depth_err_ppm, rel=1e-3)
+    assert _matches(with_err, 6.2, 150.3, 3 / 24) and with_err.mes > 10
+    assert not _matches(without, 6.2, 150.3, 3 / 24)  # unweighted, the noise wins (this seed)
 
 
 def test_gaps_do_not_create_candidates():
@@ -163,3 +164,36 @@ def test_custom_ses_is_folded():
 
     best = search(time, flux, max_candidates=1, ses=my_ses).candidates[0]
     assert calls and _matches(best, 4.4, 101.9, 3 / 24)
+
+
+def test_flux_errors_modulate_the_measured_scatter_only():
+    """Constant errors change nothing (the null was calibrated without errors); a stretch whose
+    errors and scatter are both 3x higher weighs 3x less; mis-scaled errors do not matter."""
+    from transit_classifier.search.ses import noise_sigma
+
+    rng = np.random.default_rng(3)
+    err = np.full(N_CADENCES, 1e-4)
+    err[2000:2600] = 3e-4
+    flux = rng.normal(0.0, err)
+    plain = noise_sigma(flux, None, KEPLER_LC_DAYS)
+    assert np.array_equal(noise_sigma(flux, np.full(N_CADENCES, 7.0), KEPLER_LC_DAYS), plain)
+    weighted = noise_sigma(flux, err, KEPLER_LC_DAYS)
+    assert np.allclose(noise_sigma(flux, 50 * err, KEPLER_LC_DAYS), weighted)
+    inside, outside = np.median(weighted[2200:2400]), np.median(weighted[:1500])
+    assert inside / outside == pytest.approx(3.0, rel=0.2)
+
+
+def test_search_grid_carries_relative_flux_errors():
+    from transit_classifier.search.flatten import search_grid
+    from transit_classifier.sources.lightcurve import make_observations
+
+    time = 100.0 + np.arange(N_CADENCES) * KEPLER_LC_DAYS
+    flux = 5000.0 + np.zeros(N_CADENCES)
+    err = np.full(N_CADENCES, 0.5)
+    err[10] = np.nan  # unknown: its segment's typical error
+    obs = make_observations("star", "csv", time, flux, flux_err=err)
+    grid = search_grid(obs, KEPLER_LC_DAYS)
+    assert grid.flux_err.shape == grid.flux.shape
+    assert np.allclose(grid.flux_err[np.isfinite(grid.flux)], 1e-4)
+    no_errors = search_grid(make_observations("star", "csv", time, flux), KEPLER_LC_DAYS)
+    assert no_errors.flux_err is None

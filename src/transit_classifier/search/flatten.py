@@ -27,6 +27,8 @@ class SearchGrid:
 
     ``flux`` is relative flux (each segment's median is 1) before :func:`detrended`, and
     detrended flux - 1 after it; NaN marks missing cadences, ``segment`` labels each cadence.
+    ``flux_err`` is the input's flux error in the same relative units (None when the input
+    gave none; NaN where a cadence's error is unknown).
     """
 
     name: str
@@ -34,6 +36,7 @@ class SearchGrid:
     flux: np.ndarray
     segment: np.ndarray
     cadence_days: float
+    flux_err: np.ndarray | None = None
 
     @property
     def span_days(self) -> float:
@@ -76,12 +79,48 @@ def search_grid(obs: Observations, cadence_days: float) -> SearchGrid:
     for segment, where in zip(segments, index, strict=True):
         flux[where], label[where] = segment.flux, segment.label
     grid = SearchGrid(obs.name, time, flux, label, cadence_days)
+    grid = replace(grid, flux_err=_error_grid(obs, grid))
     if grid.span_days < MIN_SEARCH_DAYS:
         raise UserError(
             f"{obs.name}: spans {grid.span_days:.2f} days; the search needs at least "
             f"{MIN_SEARCH_DAYS:g} day of data"
         )
     return grid
+
+
+def _error_grid(obs: Observations, grid: SearchGrid) -> np.ndarray | None:
+    """``obs.flux_err`` on ``grid``, relative to each segment's median flux.
+
+    The errors go through the flux's own cadence gridding (:func:`to_segments`, as if they
+    were flux; an unknown error counts as its segment's median), then each segment is put
+    back on the relative scale of its flux.
+    """
+    if obs.flux_err is None:
+        return None
+    out = np.full(grid.flux.size, np.nan)
+    for label in np.unique(grid.segment[grid.segment >= 0]):
+        sel = obs.segment == label
+        error = obs.flux_err[sel]
+        good = np.isfinite(error) & (error > 0)
+        if not good.any():
+            continue
+        typical = float(np.median(error[good]))
+        part = replace(
+            obs,
+            flux=np.where(good, error, typical),
+            flux_err=None,
+            time=obs.time[sel],
+            segment=obs.segment[sel],
+            cadenceno=_select(obs.cadenceno, sel),
+        )
+        (seg,) = to_segments(part, grid.cadence_days)
+        start = int(np.searchsorted(grid.time, seg.time[0] - 0.5 * grid.cadence_days))
+        out[start : start + seg.flux.size] = seg.flux * typical / np.median(obs.flux[sel])
+    return out
+
+
+def _select(values: np.ndarray | None, sel: np.ndarray) -> np.ndarray | None:
+    return None if values is None else values[sel]
 
 
 def detrended(grid: SearchGrid, window_days: float) -> SearchGrid:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.stats import mad_std
 from numpy.lib.stride_tricks import sliding_window_view
+from scipy.ndimage import median_filter
 
 NOISE_WINDOW_DAYS = 2.0
 """Running-scatter window: long against transits (<= 13 h) but short against noise drifts."""
@@ -23,8 +24,8 @@ MIN_WINDOW_POINTS = 10
 """A window with fewer finite points has no trustworthy scatter; neighbours are used."""
 
 ERR_FLOOR_FRACTION = 0.5
-"""Error bars below this fraction of the median are raised to it, so a few tiny (bad)
-errors cannot take over the inverse-variance weights."""
+"""An error bar below this fraction of its neighbourhood's median counts as that fraction,
+so a few tiny (bad) errors cannot take over the inverse-variance weights."""
 
 MIN_BOX_COVERAGE = 0.5
 """A box with less than this fraction of its cadences present is dropped (D = 0)."""
@@ -78,19 +79,24 @@ def noise_sigma(
 ) -> np.ndarray:
     """Per-cadence noise used to weight the matched filter.
 
-    With ``flux_err`` the error bars set the *relative* weights, but their overall scale is
-    replaced by the measured robust scatter (``mad_std(flux) / median(flux_err)``), because
-    pipeline errors are often mis-scaled and the SES must be in units of the real noise.
-    Without errors a running robust scatter follows noise that changes within the light curve.
+    A running robust scatter sets the level everywhere: it follows noise that changes within
+    the light curve, and it is what the false-alarm null was calibrated with (the bundle's
+    light curves carry no errors). ``flux_err``, where given, only modulates that level: a
+    cadence whose error is above (below) the median error of its neighbourhood weighs less
+    (more). Pipeline errors are often mis-scaled and blind to stellar noise, so they are never
+    trusted for the level itself.
     """
     flux = np.asarray(flux, dtype=float)
-    if flux_err is not None and np.isfinite(flux_err).any():
-        err = np.asarray(flux_err, dtype=float)
-        med = np.nanmedian(err[err > 0])
-        err = np.where(np.isfinite(err) & (err > 0), err, med)
-        err = np.maximum(err, ERR_FLOOR_FRACTION * med)
-        return err * (mad_std(flux, ignore_nan=True) / med)
-    return _running_scatter(flux, max(3, int(round(window_days / dt))))
+    window = max(3, int(round(window_days / dt)))
+    scatter = _running_scatter(flux, window)
+    if flux_err is None or not np.isfinite(flux_err).any():
+        return scatter
+    err = np.where(np.isfinite(flux_err) & (flux_err > 0), flux_err, np.nan)
+    local = median_filter(
+        np.where(np.isfinite(err), err, np.nanmedian(err)), window, mode="nearest"
+    )
+    ratio = np.where(np.isfinite(err), err / local, 1.0)
+    return scatter * np.maximum(ratio, ERR_FLOOR_FRACTION)
 
 
 def _box_sum(values: np.ndarray, width: int) -> np.ndarray:

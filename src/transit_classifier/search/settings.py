@@ -89,6 +89,7 @@ class SearchSettings:
         return search(
             flat.time,
             flat.flux,
+            flat.flux_err,
             durations_hours=self.durations_hours,
             period_min=self.period_min_days,
             min_transits=self.min_transits,
