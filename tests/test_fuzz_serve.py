@@ -98,10 +98,10 @@ def test_unexpected_exception_on_one_input_is_its_own_line(
 
     real = scoring.predict_lightcurve
 
-    def flaky(curve, model, setup):
+    def flaky(curve, model, setup, **options):
         if "boom" in curve.name:
             raise RuntimeError("kaboom\nsecond line")
-        return real(curve, model, setup)
+        return real(curve, model, setup, **options)
 
     monkeypatch.setattr(scoring, "predict_lightcurve", flaky)
     good = write_csv(tmp_path, light_curve(10.0), "good.csv")
@@ -124,9 +124,12 @@ def test_json_parses_even_when_every_input_failed(tmp_path, capsys, model_dir) -
 
 
 def test_user_errors_keep_their_message(tmp_path, capsys, model_dir) -> None:
-    short = write_csv(tmp_path, light_curve(3.0), "short.csv")
-    code, out, err = run(capsys, "predict", short, "--model-dir", model_dir)
-    assert (code, out) == (1, "") and err.startswith(f"error: {short}: too short")
+    flat = write_csv(tmp_path, light_curve(10.0).assign(FLUX=5.0), "flat.csv")
+    code, out, err = run(capsys, "predict", flat, "--model-dir", model_dir)
+    assert (code, out) == (
+        1,
+        "",
+    ) and err == f"error: {flat}: flux is constant; supply a light curve with real flux\n"
 
 
 def test_reason_names_damaged_files_and_bugs() -> None:
@@ -395,7 +398,7 @@ def test_truncated_gzip_in_a_scan_is_a_named_bad_input(tmp_path) -> None:
     cut = truncated_gzip(tmp_path)
     model = save_tiny_model(tmp_path / "model", INFO)
     task = Task(str(cut), str(cut), "k")
-    windows, failures, _, _ = scan.score_batch([task], str(model), None, "m")
+    windows, failures, *_ = scan.score_batch([task], str(model), None, "m")
     (line,) = failures["reason"]
     assert windows.empty and line.startswith(f"{cut}: ") and damaged(line)
     assert "internal error" not in line
@@ -407,7 +410,7 @@ def test_a_repaired_input_in_a_scan_leaves_a_warnings_row(tmp_path) -> None:
     frame.loc[17, "FLUX"] = -1e30
     star = write_csv(tmp_path, frame)
     model = save_tiny_model(tmp_path / "model", INFO)
-    windows, failures, _, notes = scan.score_batch(
+    windows, failures, _, notes, _ = scan.score_batch(
         [Task("star", str(star), "k")], str(model), None, "m"
     )
     assert failures.empty and not windows.empty

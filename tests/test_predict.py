@@ -296,11 +296,6 @@ def bad_csv(tmp_path: Path, kind: str) -> Path:
     [
         ("columns", "missing column(s) flux (found: Time, sap, flux_err); the CSV needs 'time'"),
         (
-            "short",
-            "too short: 3.0 days in its longest segment at the model's 29.42-min cadence, "
-            "but one window needs 4.1 days (200 cadences)",
-        ),
-        (
             "seconds",
             "points are 1765 days apart (median), longer than any light-curve gap; is the "
             "time column in days?",
@@ -315,6 +310,35 @@ def test_bad_csv_gives_one_error_line(tmp_path, capsys, model_dir, kind, message
     code, out, err = run(capsys, "predict", path, "--model-dir", model_dir)
     assert (code, out) == (1, "")
     assert err.startswith(f"error: {path}: {message}") and err.count("\n") == 1
+
+
+TOO_SHORT = (
+    "too short: 3.0 days in its longest segment at the model's 29.42-min cadence, "
+    "but one window needs 4.1 days (200 cadences)"
+)
+
+
+def test_light_curve_shorter_than_a_window_is_searched_only(tmp_path, capsys, model_dir) -> None:
+    """Only the window probability needs a whole window: the search still runs."""
+    path = bad_csv(tmp_path, "short")
+    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir, "--json")
+    (record,) = json.loads(out)["inputs"]
+    assert (code, err) == (0, "")
+    assert record["windows"] == [] and record["max_probability"] is None
+    assert record["no_windows_reason"] == TOO_SHORT and isinstance(record["candidates"], list)
+    code, out, err = run(capsys, "predict", path, "--model-dir", model_dir)
+    assert code == 0 and f"{path}: no window probability ({TOO_SHORT}); searched only" in out
+
+
+def test_without_a_search_a_short_light_curve_is_refused(tmp_path, capsys, model_dir) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    (model / "search.json").unlink()
+    path = bad_csv(tmp_path, "short")
+    code, out, err = run(capsys, "predict", path, "--model-dir", model)
+    assert (code, out) == (1, "")
+    assert err.endswith(f"\nerror: {path}: {TOO_SHORT}; supply a longer light curve\n")
+    assert err.startswith("warning: ") and "no search calibration" in err
 
 
 @pytest.mark.parametrize(

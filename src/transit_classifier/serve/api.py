@@ -32,6 +32,7 @@ from transit_classifier.sources import inputs, lightcurve
 from . import predict as scoring
 from . import vetting
 from .artifact import DEFAULT_MODEL_DIR, FIX, SEARCH_FILE, load_threshold
+from .artifact_check import check_artifact
 from .candidates import candidates_frame, find_candidates, load_search
 
 CANDIDATE_COLUMNS = ("period", "epoch", "duration", "depth")
@@ -129,10 +130,16 @@ class TransitClassifier:
         """
         curve = self._observations(data, flux, name)
         found = [] if self.search is None else find_candidates(curve, self.search)
-        return self._score_curve(curve, plot), candidates_frame(found)
+        return self._score_curve(curve, plot, self.search is not None), candidates_frame(found)
 
-    def _score_curve(self, curve: lightcurve.Observations, plot: str | Path | None) -> pd.DataFrame:
-        prediction = scoring.predict_lightcurve(curve, self.model, self.setup)
+    def _score_curve(
+        self, curve: lightcurve.Observations, plot: str | Path | None, searched: bool = False
+    ) -> pd.DataFrame:
+        """The windows table; with ``searched`` a light curve shorter than a window gets an
+        empty one (its candidates come from the search) instead of a refusal."""
+        prediction = scoring.predict_lightcurve(
+            curve, self.model, self.setup, search_follows=searched
+        )
         table = self._windows(prediction)
         if prediction.flagged.any():
             self._add_candidate(table, prediction, self._candidate(prediction, plot))
@@ -274,6 +281,7 @@ def load_model(
     from transit_classifier.learn.model import load_classifier
 
     model_dir = DEFAULT_MODEL_DIR if path is None else Path(path)
+    check_artifact(model_dir)  # refuse absurd files before TensorFlow builds anything
     model, info = load_classifier(model_dir)
     point, threshold = load_threshold(model_dir, info, operating_point)
     setup = scoring.model_setup(info, threshold)

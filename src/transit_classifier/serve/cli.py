@@ -220,8 +220,9 @@ def _scorer(
     """Score one light curve's windows and, when the model ships a calibration, search it."""
 
     def score(curve: Observations) -> scoring.Prediction:
-        prediction = scoring.predict_lightcurve(curve, model, setup)
-        if calibration is None:
+        searched = calibration is not None  # then a light curve shorter than a window is searched
+        prediction = scoring.predict_lightcurve(curve, model, setup, search_follows=searched)
+        if not searched:
             return prediction
         return replace(prediction, candidates=find_candidates(curve, calibration))
 

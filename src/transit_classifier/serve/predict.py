@@ -58,6 +58,7 @@ class Prediction:
     inverted: np.ndarray  # (w,) probability of the window upside down (variability check)
     verdict: np.ndarray  # (w,) TRANSIT | NO_TRANSIT | TOO_SPARSE
     candidates: list[dict[str, Any]] | None = None  # the whole-light-curve search (None: off)
+    short: str | None = None  # why no window was cut (too short for one): searched only
 
     @property
     def flagged(self) -> np.ndarray:
@@ -74,6 +75,8 @@ class Prediction:
 
     def summary(self, threshold: float) -> str:
         """One line: how many windows are flagged and where the strongest one is."""
+        if self.short is not None:
+            return f"{self.lightcurve.name}: no window probability ({self.short}); searched only"
         scored = np.isfinite(self.probability)
         n_sparse = int((~scored).sum())
         sparse = f", {n_sparse} too sparse to score" if n_sparse else ""
@@ -99,25 +102,21 @@ def inference_windows(
     """Segments of ``curve`` on the model grid (in time order) and their windows.
 
     Windows overlap by half and the last of each segment ends on its last
-    cadence; segments shorter than one window hold none.
-
-    Raises
-    ------
-    UserError
-        If no segment is as long as one window.
+    cadence; segments shorter than one window hold none (then there are no windows).
     """
     segments = windowing.to_segments(curve, rules.cadence_days)
     segments.sort(key=lambda seg: seg.time[0])
-    windows = windowing.cut_windows(segments, rules.length, rules.inference_stride, True)
-    if not len(windows):
-        longest = max((len(seg.flux) for seg in segments), default=0) * rules.cadence_days
-        raise UserError(
-            f"{curve.name}: too short: {longest:.1f} days in its longest segment at the model's "
-            f"{rules.cadence_minutes:.2f}-min cadence, but one window needs "
-            f"{rules.length * rules.cadence_days:.1f} days ({rules.length} cadences); supply a "
-            "longer light curve"
-        )
-    return segments, windows
+    return segments, windowing.cut_windows(segments, rules.length, rules.inference_stride, True)
+
+
+def too_short(curve: Observations, segments: list[windowing.Segment], rules: WindowRules) -> str:
+    """Why ``curve`` holds no window: its longest segment against one window's length."""
+    longest = max((len(seg.flux) for seg in segments), default=0) * rules.cadence_days
+    return (
+        f"too short: {longest:.1f} days in its longest segment at the model's "
+        f"{rules.cadence_minutes:.2f}-min cadence, but one window needs "
+        f"{rules.length * rules.cadence_days:.1f} days ({rules.length} cadences)"
+    )
 
 
 def scorable(windows: Windows, rules: WindowRules) -> np.ndarray:
@@ -145,13 +144,20 @@ def model_setup(info: dict[str, Any], threshold: float) -> ModelSetup:
     return ModelSetup(rules, settings, float(threshold))
 
 
-def predict_lightcurve(curve: Observations, model: Any, setup: ModelSetup) -> Prediction:
+def predict_lightcurve(
+    curve: Observations, model: Any, setup: ModelSetup, *, search_follows: bool = False
+) -> Prediction:
     """Score every window of one light curve.
+
+    With ``search_follows`` (the caller searches the whole light curve next), a light curve
+    shorter than one window is not refused: it gets no window, and :attr:`Prediction.short`
+    says why; only the window probability needs a full window.
 
     Raises
     ------
     UserError
-        If the light curve is shorter than one window or no window has enough data.
+        If the light curve is shorter than one window (without ``search_follows``), or no
+        window has enough data.
 
     Examples
     --------
@@ -161,19 +167,19 @@ def predict_lightcurve(curve: Observations, model: Any, setup: ModelSetup) -> Pr
     >>> predict_lightcurve(curve, model, model_setup(info, 0.5)).summary(0.5)  # doctest: +SKIP
     'my_star.csv: 1 of 9 windows flagged as transit; max probability 0.981 (...)'
     """
-    from transit_classifier.learn.model import predict_proba
-
     segments, windows = inference_windows(curve, setup.rules)
+    if not len(windows):
+        reason = too_short(curve, segments, setup.rules)
+        if not (search_follows and segments):
+            raise UserError(f"{curve.name}: {reason}; supply a longer light curve")
+        return _windowless(curve, segments, reason)
     usable = scorable(windows, setup.rules)
     if not usable.any():
         raise UserError(
             f"{curve.name}: every window misses more than {setup.rules.max_missing_fraction:.0%} "
             "of its cadences; supply a light curve with fewer gaps"
         )
-    probability, inverted = np.full((2, len(windows)), np.nan)
-    X, X_inverted = preprocess_inverted(windows.flux[usable], setup.preprocessing)
-    probability[usable] = predict_proba(model, X)
-    inverted[usable] = predict_proba(model, X_inverted)
+    probability, inverted = _probabilities(model, windows, usable, setup)
     verdict = np.where(probability >= setup.threshold, TRANSIT, NO_TRANSIT)
     verdict[~usable] = TOO_SPARSE
     grid_time, grid_flux = windowing.concatenate(segments)
@@ -188,6 +194,29 @@ def predict_lightcurve(curve: Observations, model: Any, setup: ModelSetup) -> Pr
         inverted=inverted,
         verdict=verdict,
     )
+
+
+def _probabilities(
+    model: Any, windows: Windows, usable: np.ndarray, setup: ModelSetup
+) -> tuple[np.ndarray, np.ndarray]:
+    """The network's probability of every usable window, right way up and upside down."""
+    from transit_classifier.learn.model import predict_proba
+
+    probability, inverted = np.full((2, len(windows)), np.nan)
+    X, X_inverted = preprocess_inverted(windows.flux[usable], setup.preprocessing)
+    probability[usable] = predict_proba(model, X)
+    inverted[usable] = predict_proba(model, X_inverted)
+    return probability, inverted
+
+
+def _windowless(curve: Observations, segments: list[windowing.Segment], reason: str) -> Prediction:
+    """A prediction without windows, for a light curve only the search can judge."""
+    grid_time, grid_flux = windowing.concatenate(segments)
+    empty = np.empty(0)
+    return Prediction(
+        curve, grid_time, grid_flux, empty, empty, empty, empty, empty,
+        np.empty(0, dtype=object), short=reason,
+    )  # fmt: skip
 
 
 # -------------------------------------------------------------------------- output
@@ -240,7 +269,8 @@ def to_records(predictions: list[Prediction], setup: ModelSetup) -> dict[str, An
                 "n_windows": len(p.verdict),
                 "n_scored": int(scored.sum()),
                 "n_flagged": int(p.flagged.sum()),
-                "max_probability": json_number(np.nanmax(p.probability)),
+                "max_probability": json_number(np.nanmax(p.probability)) if scored.any() else None,
+                "no_windows_reason": p.short,
                 "candidates": p.candidates,
                 "windows": [
                     {

@@ -44,10 +44,12 @@ from .scan_inputs import Task, batched, join_id_tokens, pending
 from .scan_store import (
     FAILURE_COLUMNS,
     FORMATS,
+    KEYS,
     SEARCH_COLUMNS,
     TABLES,
     WARNING_COLUMNS,
     WINDOW_COLUMNS,
+    Batch,
     ScanStore,
     empty_frame,
 )
@@ -98,9 +100,10 @@ def score_batch(
     operating_point: str | None,
     model_hash: str,
     vet_dir: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> Batch:
     """Score a batch on a worker: its windows, one failures row per input that failed, the
-    search candidates, and one warnings row per repair made to an input (fill values masked).
+    search candidates, one warnings row per repair made to an input (fill values masked), and
+    the keys of the inputs scored.
 
     A model that cannot be loaded raises (the whole scan stops: nothing could
     be scored); any error of one input only becomes that input's failures row.
@@ -108,7 +111,7 @@ def score_batch(
     """
     classifier = cached_model(model_dir, operating_point)
     windows, searched, failures = [empty_frame(WINDOW_COLUMNS)], [empty_frame(SEARCH_COLUMNS)], []
-    notes = []
+    notes, scored = [], []
     for task in tasks:
         tagged = {"input": task.input, "input_key": task.key, "model_hash": model_hash}
         try:
@@ -125,11 +128,13 @@ def score_batch(
         else:
             windows.append(table.assign(**tagged))
             searched.append(table_rows(found).assign(**tagged))
+            scored.append(tagged)  # a light curve shorter than a window has no window row
             notes += [{**tagged, "warning": " ".join(str(w.message).split())} for w in caught]
     failed = pd.DataFrame(failures, columns=list(FAILURE_COLUMNS))
     noted = pd.DataFrame(notes, columns=list(WARNING_COLUMNS))
-    return (pd.concat(windows, ignore_index=True), failed,
-            pd.concat(searched, ignore_index=True), noted)  # fmt: skip
+    return Batch(pd.concat(windows, ignore_index=True), failed,
+                 pd.concat(searched, ignore_index=True), noted,
+                 pd.DataFrame(scored, columns=KEYS, dtype="string"))  # fmt: skip
 
 
 # --------------------------------------------------------------------------- driver
@@ -189,20 +194,20 @@ def dispatch(
     )
     tally, reasons = Tally(), []
     for future in futures:
-        windows, failures, searched, notes = future.result()
+        windows, failures, searched, notes, scored = future.result()
         future.release()
-        store.write_batch(windows, failures, searched, notes)
+        store.write_batch(windows, failures, searched, notes, scored)
         next_batch = next(batches, None)
         if next_batch is not None:
             futures.add(client.submit(score_batch, next_batch, pure=False, **score))
         tally.failed += len(failures)
-        tally.scored += windows["input_key"].nunique()
+        tally.scored += len(scored)
         tally.windows += len(windows)
         tally.candidates += int((windows["verdict"] == "transit").sum())
         tally.search_candidates += int((searched["verdict"] == "candidate").sum())
         reasons.extend("error: " + failures["reason"].head(MAX_REPORTED - len(reasons)))
         reasons.extend("warning: " + notes["warning"].head(MAX_REPORTED - len(reasons)))
-        progress.update(windows["input_key"].nunique() + len(failures), len(failures))
+        progress.update(len(scored) + len(failures), len(failures))
     return tally, reasons
 
 

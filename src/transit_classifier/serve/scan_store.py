@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -141,6 +142,16 @@ def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in columns.items()})
 
 
+class Batch(NamedTuple):
+    """What a worker returns for one batch of inputs (see :func:`score_batch`)."""
+
+    windows: pd.DataFrame
+    failures: pd.DataFrame
+    searched: pd.DataFrame
+    notes: pd.DataFrame
+    scored: pd.DataFrame  # input, input_key, model_hash of every input scored
+
+
 def typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     """``frame`` with exactly the table's columns, in order, cast to the table's types."""
     return frame[list(columns)].astype(columns).reset_index(drop=True)
@@ -230,9 +241,12 @@ class ScanStore:
         return self.directory(table).glob(f"part-*.{self.fmt}")
 
     def index(self) -> pd.DataFrame:
-        """Which input, key and model every windows and failures part holds (column ``part``)."""
+        """Which input, key and model every summary and failures part holds (column ``part``).
+
+        The summary, not the windows: a light curve shorter than one window is scored (by the
+        search) with no window row, but every scored input has its one summary row."""
         frames = [empty_frame(FAILURE_COLUMNS)[KEYS].assign(part=pd.Series(dtype="string"))]
-        for table in ("windows", "failures"):
+        for table in ("summary", "failures"):
             for part in self.parts(table):
                 rows = self._read(part, KEYS).drop_duplicates()
                 frames.append(rows.assign(part=part.name))
@@ -272,9 +286,11 @@ class ScanStore:
         failures: pd.DataFrame,
         searched: pd.DataFrame | None = None,
         notes: pd.DataFrame | None = None,
+        scored: pd.DataFrame | None = None,
     ) -> None:
         """Append one batch: its candidates, failures, search, summary and warnings parts,
-        then its windows part (written last: a batch is done when its windows part exists)."""
+        then its windows part (written last: a batch is done when its windows part exists).
+        ``scored`` lists the inputs scored (by default those with a window row)."""
         name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.{self.fmt}"
         windows = typed(windows, WINDOW_COLUMNS)
         searched = typed(
@@ -283,7 +299,9 @@ class ScanStore:
         self._write(windows[windows["verdict"] == "transit"], "candidates", name)
         self._write(typed(failures, FAILURE_COLUMNS), "failures", name)
         self._write(searched, "search", name)
-        self._write(summary(windows, searched), "summary", name)
+        if scored is None:
+            scored = windows[KEYS].drop_duplicates()
+        self._write(summary(windows, searched, scored), "summary", name)
         notes = notes if notes is not None else empty_frame(WARNING_COLUMNS)
         self._write(typed(notes, WARNING_COLUMNS), "warnings", name)
         self._write(windows, "windows", name)
@@ -304,9 +322,10 @@ class ScanStore:
         return pd.read_csv(part, usecols=columns, dtype={name: str for name in TEXT & set(columns)})
 
 
-def summary(windows: pd.DataFrame, searched: pd.DataFrame) -> pd.DataFrame:
-    """One row per scored input: its windows in brief and its best search candidate."""
-    keys = ["input", "input_key", "model_hash"]
+def summary(windows: pd.DataFrame, searched: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """One row per scored input: its windows in brief (none for a light curve shorter than one
+    window) and its best search candidate."""
+    keys = KEYS
     rows = windows.groupby(keys, sort=False).agg(
         n_windows=("verdict", "size"),
         n_flagged_windows=("verdict", lambda v: int((v == "transit").sum())),
@@ -316,6 +335,8 @@ def summary(windows: pd.DataFrame, searched: pd.DataFrame) -> pd.DataFrame:
     counts = chosen.groupby(keys, sort=False).size().rename("n_candidates")
     best = searched.sort_values("fap", kind="stable").groupby(keys, sort=False).first()
     best = best[["period", "epoch", "depth_ppm", "fap"]].add_prefix("best_")
-    frame = rows.join(counts).join(best).reset_index()
-    frame["n_candidates"] = frame["n_candidates"].fillna(0)
+    frame = typed(scored, {k: "string" for k in keys}).set_index(keys)
+    frame = frame.join(rows).join(counts).join(best).reset_index()
+    for column in ("n_windows", "n_flagged_windows", "n_candidates"):
+        frame[column] = frame[column].fillna(0)
     return typed(frame, SUMMARY_COLUMNS)
