@@ -26,7 +26,7 @@ from transit_classifier.learn.model import load_classifier, predict_proba  # noq
 from transit_classifier.params import load_params  # noqa: E402
 from transit_classifier.signal.preprocess import preprocess  # noqa: E402
 
-PREWHITEN_MODES = 20  # the prepare.prewhiten_modes tried in README's "Pulsating stars"
+PREWHITEN_MODES = 20  # the prepare.prewhiten_modes tried in docs/experiments.md
 
 
 def rate(n: int, seconds: float) -> str:

@@ -10,7 +10,7 @@ process on a 2-worker Dask ``LocalCluster``:
 * **Cost curve**: 100, 1,000 and 10,000 light curves generated from the bundled
   real Kepler stars that are not KOIs (one quarter each, as CSV, in the
   temporary folder; nothing is committed). Wall time and the peak memory of the
-  scan and all its worker processes together, so the README's estimate of a
+  scan and all its worker processes together, so docs/scan.md's estimate of a
   200,000-star sweep rests on a measured slope, not on one point.
 
 Copies get distinct names, so the scan's resume key treats each as a new input.

@@ -102,9 +102,10 @@ def resolve(name: str) -> str:
 
 
 def run_label(rev: str) -> str:
-    """``seed N (exp abc1234)``, N read from the run's own params."""
+    """``seed N``, N read from the run's own params (experiment refs are local to one machine,
+    so they are not written into reports)."""
     seed = yaml.safe_load(run("git", "show", f"{rev}:params.yaml"))["train"]["seed"]
-    return f"seed {seed} (exp {rev[:7]})"
+    return f"seed {seed}"
 
 
 def metrics_at(rev: str | None) -> dict:

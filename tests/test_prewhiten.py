@@ -23,7 +23,7 @@ TIME = np.arange(1000) * CADENCE_DAYS
 PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
 DEFAULTS = PreprocessSettings.from_params(PARAMS)
 SETTINGS = replace(DEFAULTS, prewhiten_modes=0)  # the shipped preprocessing, prewhitening off
-PREWHITEN = {"prewhiten_modes": 20}  # as tried in the README's "Pulsating stars"
+PREWHITEN = {"prewhiten_modes": 20}  # as tried in docs/experiments.md
 
 
 def pulsator(rng: np.random.Generator, n: int, modes: int = 5) -> np.ndarray:

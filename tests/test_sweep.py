@@ -1,6 +1,6 @@
 """A two-point parameter sweep through DVC's experiment queue, on tiny params in a temporary copy.
 
-This is the README's sweep recipe (``dvc exp run --queue -S ...``, ``dvc queue
+This is the sweep recipe of docs/experiments.md (``dvc exp run --queue -S ...``, ``dvc queue
 start``, ``dvc exp show``) cut to two points and one worker: both queued
 experiments must run to completion and show up in ``dvc exp show`` with their
 param value and the evaluate stage's metrics.
