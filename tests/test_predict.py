@@ -380,7 +380,7 @@ def test_offline_kic_says_mast_is_unreachable(capsys, monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (None, "not found (this model has no validated threshold); run `dvc repro evaluate`"),
+        (None, "not found (this model has no validated threshold); restore model/ with `git checkout -- model`"),
         ({"weights_sha256": "0" * 64}, "chosen for other weights than"),
         ({"default": "fpr_5pct"}, "no operating point 'fpr_5pct' (known: fpr_1pct, max_f1)"),
         ("[1, 2]", "not a JSON object (found a list)"),

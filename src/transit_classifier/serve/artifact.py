@@ -36,7 +36,10 @@ def default_model_dir() -> Path:
 
 
 DEFAULT_MODEL_DIR = default_model_dir()
-FIX = "run `dvc repro evaluate` to rebuild model/, or pass --threshold"
+FIX = (
+    "restore model/ with `git checkout -- model` (or rebuild it with `dvc repro evaluate`), "
+    "or pass --threshold"
+)
 
 
 def complete(
