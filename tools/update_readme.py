@@ -499,8 +499,9 @@ def limits_block() -> str:
     strict = network["fpr_0p1pct"]
     return "\n".join([
         f"- **At least one window.** The network scores windows of {model['length']} cadences of "
-        f"{model['cadence_minutes']:.1f} min ({days:.1f} days); `predict` refuses a shorter light "
-        "curve, so a window probability never covers one.",
+        f"{model['cadence_minutes']:.1f} min ({days:.1f} days): a shorter light curve gets no window "
+        "probability, only the search's candidates (a model without a search calibration "
+        "refuses it).",
         "- **False alarms are per window, not per light curve.** A light curve of many windows "
         "has many chances: to flag only 1% of null quarters, the window network's threshold has "
         f"to rise from {network['fpr_1pct']['threshold']['value']:.3f} (1% of windows) to "
