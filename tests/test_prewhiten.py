@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from transit_classifier.errors import UserError
 from transit_classifier.params import load_params
 from transit_classifier.signal.preprocess import (
     PreprocessSettings,
@@ -130,3 +131,10 @@ def test_the_dip_mask_still_removes_modes_under_a_transit():
     model = pulsation_model(flux, CADENCE_DAYS, 20, 6.0, 4.0, DEFAULTS.prewhiten_mask_sigma)
     outside = np.r_[0:490, 516:1000]
     assert np.std((flux - model)[:, outside] - 1, axis=1).max() < 1.3e-4
+
+
+def test_stored_settings_read_back_whole_or_refused_in_one_line():
+    assert PreprocessSettings.from_model(DEFAULTS.as_dict()) == DEFAULTS
+    stored = {k: v for k, v in DEFAULTS.as_dict().items() if k != "clip_high_sigma"}
+    with pytest.raises(UserError, match=r"lack \['clip_high_sigma'\]; retrain"):
+        PreprocessSettings.from_model(stored)

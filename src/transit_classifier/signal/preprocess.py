@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,8 @@ from transit_classifier.errors import UserError
 from transit_classifier.robust import mad_sigma, nanmedian
 
 from .prewhiten import pulsation_model
+
+RETRAIN = "retrain with `dvc repro train`"  # the fix for a model.json predict cannot read
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,9 +82,18 @@ class PreprocessSettings:
 
     @classmethod
     def from_model(cls, stored: Mapping[str, Any]) -> PreprocessSettings:
-        """The settings stored in a model's ``model.json`` (older models lack prewhiten keys)."""
+        """The settings stored in a model's ``model.json`` (older models lack prewhiten keys).
+
+        Raises
+        ------
+        UserError
+            If a setting without a default is missing: the model cannot be read as trained.
+        """
         known = {field.name for field in fields(cls)}
         values = {key: value for key, value in stored.items() if key in known}
+        needed = [f.name for f in fields(cls) if f.default is MISSING and f.name not in values]
+        if needed:
+            raise UserError(f"model.json: preprocess settings lack {needed}; {RETRAIN}")
         return cls(**{**values, "detrend_windows_days": tuple(values["detrend_windows_days"])})
 
     @classmethod

@@ -34,12 +34,13 @@ from transit_classifier.cadence import MINUTES_PER_DAY
 from transit_classifier.errors import UserError
 from transit_classifier.sources.lightcurve import Observations
 
+from .preprocess import RETRAIN
+
 # Cadence numbers define the grid only if their spacing is the model cadence within this.
 NATIVE_CADENCE_TOLERANCE = 0.01
 # Guards against a time column in seconds or JD-scale typos exploding the grid.
 MAX_GRID_CADENCES = 5_000_000
 WINDOW_KEYS = ("length", "cadence_minutes", "max_missing_fraction")
-RETRAIN = "retrain with `dvc repro train`"
 
 
 # --------------------------------------------------------------------------- segments
