@@ -154,12 +154,14 @@ def _is_single(dip: np.ndarray, count: np.ndarray, sigma: float) -> bool:
 def _odd_even(
     time: np.ndarray, flat: np.ndarray, sigma: float, period: float, epoch: float, duration: float
 ) -> tuple[float, float, float]:
-    """Odd and even transit depths and their difference in combined sigma."""
-    inside = np.abs(transit_offset(time, period, epoch)) < duration / 2
-    odd = np.round((time - epoch) / period).astype(np.int64) % 2 == 1
-    d_odd, e_odd = _depth(flat, inside & odd, sigma)
-    d_even, e_even = _depth(flat, inside & ~odd, sigma)
-    return d_odd, d_even, float(abs(d_odd - d_even) / np.hypot(e_odd, e_even))
+    """Odd and even transit depths and their difference in combined sigma, from astropy's
+    ``BoxLeastSquares.compute_stats`` (depths against the out-of-transit level)."""
+    from astropy.timeseries import BoxLeastSquares
+
+    bls = BoxLeastSquares(time, flat, dy=np.full(time.size, sigma))
+    stats = bls.compute_stats(period, duration, epoch)
+    (d_odd, e_odd), (d_even, e_even) = stats["depth_odd"], stats["depth_even"]
+    return float(d_odd), float(d_even), float(abs(d_odd - d_even) / np.hypot(e_odd, e_even))
 
 
 def estimate(time: np.ndarray, flat: np.ndarray, flagged: np.ndarray | None = None) -> Candidate:
