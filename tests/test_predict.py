@@ -37,6 +37,7 @@ from transit_classifier.serve import cli
 from transit_classifier.serve import predict as scoring
 from transit_classifier.serve.scan_inputs import join_id_tokens
 from transit_classifier.signal import windowing
+from transit_classifier.signal.preprocess import PreprocessSettings
 from transit_classifier.sources import inputs, lightcurve
 from transit_classifier.sources.lightcurve import import_lightkurve
 
@@ -380,7 +381,11 @@ def test_offline_kic_says_mast_is_unreachable(capsys, monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (None, "not found (this model has no validated threshold); restore model/ with `git checkout -- model`"),
+        (
+            None,
+            "not found (this model has no validated threshold); "
+            "restore model/ with `git checkout -- model`",
+        ),
         ({"weights_sha256": "0" * 64}, "chosen for other weights than"),
         ({"default": "fpr_5pct"}, "no operating point 'fpr_5pct' (known: fpr_1pct, max_f1)"),
         ("[1, 2]", "not a JSON object (found a list)"),
@@ -456,7 +461,9 @@ def test_preprocess_settings_are_passed_through(monkeypatch) -> None:
 
     seen = []
 
-    def fake_preprocess(flux: np.ndarray, settings: dict) -> tuple[np.ndarray, np.ndarray]:
+    def fake_preprocess(
+        flux: np.ndarray, settings: PreprocessSettings
+    ) -> tuple[np.ndarray, np.ndarray]:
         seen.append(settings)
         return np.zeros((2, len(flux), LENGTH, 3), np.float32)
 
@@ -469,7 +476,8 @@ def test_preprocess_settings_are_passed_through(monkeypatch) -> None:
     frame = light_curve(5.0)
     curve = lightcurve.make_observations("x", "csv", frame["Time"], frame["FLUX"])
     prediction = scoring.predict_lightcurve(curve, None, setup)
-    assert seen == [settings] and (prediction.probability == 0).all()
+    assert seen == [PreprocessSettings.from_model(settings)] and (prediction.probability == 0).all()
+    assert seen[0] is setup.preprocessing  # read back once, when the model is loaded
 
 
 @pytest.mark.parametrize(

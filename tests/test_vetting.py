@@ -14,17 +14,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import ROOT
 
 import transit_classifier as tc
 from transit_classifier.errors import UserError
 from transit_classifier.serve import cli, vetting
 from transit_classifier.serve import predict as scoring
 from transit_classifier.serve.figures import prediction_figure
+from transit_classifier.signal.preprocess import PreprocessSettings
 from transit_classifier.simulate.orbits import in_transit, transit_offset
 from transit_classifier.sources import inputs
 
 CADENCE_D = 29.4244 / 1440
-SETTINGS = {"cadence_minutes": 29.4244, "detrend_windows_days": [0.75, 2.5]}
+SETTINGS = PreprocessSettings.from_model(
+    json.loads((ROOT / "model" / "model.json").read_text())["preprocess"]
+)  # the released model's
 KEPLER_90_Q5 = (
     Path(__file__).parent / "fixtures" / "kepler" / "kplr011442793-2010174085026_llc.fits"
 )

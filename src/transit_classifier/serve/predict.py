@@ -22,7 +22,7 @@ import numpy as np
 
 from transit_classifier.errors import UserError
 from transit_classifier.signal import windowing
-from transit_classifier.signal.preprocess import preprocess_inverted
+from transit_classifier.signal.preprocess import PreprocessSettings, preprocess_inverted
 from transit_classifier.signal.windowing import WindowRules, Windows
 from transit_classifier.sources.lightcurve import Observations
 
@@ -36,7 +36,7 @@ class ModelSetup:
     """What scoring needs from the trained model and the evaluate stage."""
 
     rules: WindowRules  # the training windows' length, cadence and missing-cadence limit
-    preprocessing: dict[str, Any]  # passed through to preprocess() as stored
+    preprocessing: PreprocessSettings  # read back once from model.json
     threshold: float
 
     @property
@@ -141,7 +141,7 @@ def model_setup(info: dict[str, Any], threshold: float) -> ModelSetup:
     settings = info.get("preprocess")
     if not isinstance(settings, dict):
         raise UserError(f"model.json: no 'preprocess' settings; {windowing.RETRAIN}")
-    return ModelSetup(rules, settings, float(threshold))
+    return ModelSetup(rules, PreprocessSettings.from_model(settings), float(threshold))
 
 
 def predict_lightcurve(

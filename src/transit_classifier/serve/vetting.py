@@ -21,10 +21,9 @@ import numpy as np
 
 from transit_classifier.errors import UserError
 from transit_classifier.robust import mad_sigma
-from transit_classifier.signal.preprocess import flatten
+from transit_classifier.signal.preprocess import PreprocessSettings, flatten
 from transit_classifier.simulate.orbits import transit_offset
 
-MINUTES_PER_DAY = 1440.0
 MIN_PERIOD_DAYS = 0.5
 # Box durations searched (days): 1 hour to 11 hours, below the shortest period searched.
 DURATIONS_DAYS = np.array([0.04, 0.06, 0.09, 0.13, 0.19, 0.28, 0.42])
@@ -61,15 +60,15 @@ class Candidate:
         return {k: float(v) for k, v in vars(self).items() if k != "transit_times"}
 
 
-def detrend(time: np.ndarray, flux: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+def detrend(time: np.ndarray, flux: np.ndarray, settings: PreprocessSettings) -> np.ndarray:
     """Biweight-flattened flux on a cadence grid, each gap-free stretch on its own.
 
     The window is the model's longest detrend window (``detrend_windows_days``):
     at three times the longest transit it keeps dips while removing rotation,
     and it is the same filter the network saw its inputs through.
     """
-    cadence = settings["cadence_minutes"] / MINUTES_PER_DAY
-    window = max(settings["detrend_windows_days"])
+    cadence = settings.cadence_days
+    window = max(settings.detrend_windows_days)
     cuts = np.flatnonzero(np.diff(time) > 1.5 * cadence) + 1
     parts = [flatten(p, "biweight", window, cadence)[0] for p in np.split(flux, cuts)]
     return np.concatenate(parts) if parts else np.empty(0)
@@ -211,7 +210,7 @@ def estimate(time: np.ndarray, flat: np.ndarray, flagged: np.ndarray | None = No
     return Candidate(period, epoch, duration, depth, err, depth / err, *odd_even, times)
 
 
-def vet(prediction: Any, settings: dict[str, Any]) -> tuple[Candidate, np.ndarray]:
+def vet(prediction: Any, settings: PreprocessSettings) -> tuple[Candidate, np.ndarray]:
     """The candidate of a scored light curve, and its detrended grid flux for plotting.
 
     ``prediction`` is a :class:`~transit_classifier.serve.predict.Prediction`;
