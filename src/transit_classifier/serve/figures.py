@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.stats import binned_statistic
 
 from transit_classifier.simulate.orbits import transit_offset
 
@@ -57,12 +58,8 @@ def _folded(ax: Any, hours: np.ndarray, flat: np.ndarray, c: Candidate, title: s
     span = max(3 * c.duration * 24, 6.0)
     near = np.isfinite(flat) & (np.abs(hours) < span)
     ax.plot(hours[near], flat[near], ".", ms=2, color="0.6", rasterized=True)
-    edges = np.linspace(-span, span, N_BINS + 1)
-    which = np.digitize(hours[near], edges) - 1
-    n = np.bincount(which, minlength=N_BINS)[:N_BINS]
-    sums = np.bincount(which, weights=flat[near], minlength=N_BINS)[:N_BINS]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ax.plot((edges[:-1] + edges[1:]) / 2, sums / n, "o", ms=3, color="k", label="binned")
+    means, edges, _ = binned_statistic(hours[near], flat[near], "mean", N_BINS, (-span, span))
+    ax.plot((edges[:-1] + edges[1:]) / 2, means, "o", ms=3, color="k", label="binned")
     half = c.duration * 12
     ax.plot(
         [-span, -half, -half, half, half, span],
