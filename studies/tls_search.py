@@ -6,7 +6,7 @@ validation stars), then both methods search the same injections into test stars'
 MES 7.1-10 and 10-15, and are judged by the same rule (right period and epoch, FAP per light
 curve). Writes ``reports/tls_search.md``.
 
-    python studies/tls_search.py                  # 100 injections per bin, 300 nulls
+    python studies/tls_search.py --nulls 400      # 100 injections per bin, 400 nulls
     python studies/tls_search.py --per-bin 20 --nulls 60    # a quick look
 """
 
@@ -88,6 +88,6 @@ def main(per_bin: int, nulls: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-bin", type=int, default=100)
-    parser.add_argument("--nulls", type=int, default=300)
+    parser.add_argument("--nulls", type=int, default=400)
     args = parser.parse_args()
     stage.run(lambda: main(args.per_bin, args.nulls))

@@ -70,6 +70,7 @@ STUDIES = (  # (report, the command that rewrites it)
     ("host_flags.md", "python studies/host_flags.py"),
     ("decision_rules.md", "python studies/decision_rules.py model"),
     ("tess_injections.md", "python studies/tess_injections.py --n-injected 180 --n-null 60"),
+    ("tls_search.md", "python studies/tls_search.py --per-bin 100 --nulls 400"),
 )
 
 
@@ -499,9 +500,9 @@ def limits_block() -> str:
     strict = network["fpr_0p1pct"]
     return "\n".join([
         f"- **At least one window.** The network scores windows of {model['length']} cadences of "
-        f"{model['cadence_minutes']:.1f} min ({days:.1f} days): a shorter light curve gets no window "
-        "probability, only the search's candidates (a model without a search calibration "
-        "refuses it).",
+        f"{model['cadence_minutes']:.1f} min ({days:.1f} days): a shorter light curve gets no "
+        "window probability, only the search's candidates (a model without a search "
+        "calibration refuses it).",
         "- **False alarms are per window, not per light curve.** A light curve of many windows "
         "has many chances: to flag only 1% of null quarters, the window network's threshold has "
         f"to rise from {network['fpr_1pct']['threshold']['value']:.3f} (1% of windows) to "
