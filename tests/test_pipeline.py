@@ -279,8 +279,14 @@ def test_an_interrupted_stage_keeps_its_output_and_says_only_what_is_true(
     else:
         monkeypatch.delenv("DVC_STAGE", raising=False)
     handler = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(SystemExit) as exit_:
-        stage.run(lambda: _interrupt_while_writing(out, signum))
+    # a stage process starts with Python's own Ctrl-C handler, whatever earlier tests or
+    # libraries in this process left behind
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            stage.run(lambda: _interrupt_while_writing(out, signum))
+    finally:
+        signal.signal(signal.SIGINT, saved)
     assert exit_.value.code == 130
     assert capsys.readouterr().err == message + "\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]  # no .checkpoint.*
@@ -318,6 +324,7 @@ def _interrupt_train(workdir: Path) -> subprocess.CompletedProcess:
         [str(BIN / "dvc"), "repro"],
         cwd=workdir, env=_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a shell starts it
     )  # fmt: skip
     epoch_log = workdir / "metrics" / "train_live" / "plots" / "metrics" / "train" / "loss.tsv"
     while not (epoch_log.is_file() and epoch_log.stat().st_mtime > started):
