@@ -37,6 +37,8 @@ from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
+from astropy.stats import sigma_clip
+from astropy.utils.exceptions import AstropyUserWarning
 from scipy.ndimage import median_filter
 
 from transit_classifier.cadence import MINUTES_PER_DAY
@@ -363,14 +365,35 @@ def clean_outliers(flat: np.ndarray, clip_high_sigma: float) -> np.ndarray:
     """Set upward outliers and isolated single-cadence dips of ``(n, length)`` flux to NaN.
 
     Vectorised over all rows. A cadence is dropped if it lies more than
-    ``clip_high_sigma`` robust sigma above the row's median (flares and cosmic
+    ``clip_high_sigma`` MAD sigma above the row's median (flares and cosmic
     rays, which would only dilute a box's out-of-transit level), or more than
     :data:`ISOLATED_DIP_SIGMA` below it while neither neighbour (in cadence
     index) is below :data:`NEIGHBOUR_LOW_SIGMA`. A missing neighbour counts as
     not low. Two or more adjacent low cadences, the signature of a transit, are kept.
+
+    The upward part is astropy's ``sigma_clip`` (one pass, median and
+    ``mad_std``, lower side off). Where a row's MAD is 0 (more than half its
+    cadences equal), its bound is the median itself, so every cadence above
+    the median goes (the older hand-written clip fell back to the std there)
+    and a constant row keeps all of its cadences. Non-finite flux (+-inf)
+    comes back NaN.
     """
     flat = as_batch(flat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyUserWarning)  # "invalid values": gaps are NaN
+        warnings.simplefilter("ignore", RuntimeWarning)  # MAD = 0 rows: lower bound inf * 0
+        clipped = sigma_clip(
+            flat,
+            sigma_lower=np.inf,
+            sigma_upper=clip_high_sigma,
+            maxiters=1,
+            cenfunc="median",
+            stdfunc="mad_std",
+            axis=1,
+            masked=False,
+        )
+    # No library drops a lone low cadence while keeping adjacent low pairs (transits): own code.
     z = (flat - nanmedian(flat, axis=1, keepdims=True)) / robust_sigma(flat)
     low = np.pad(z < -NEIGHBOUR_LOW_SIGMA, ((0, 0), (1, 1)))
     isolated = (z < -ISOLATED_DIP_SIGMA) & ~low[:, :-2] & ~low[:, 2:]
-    return np.where((z > clip_high_sigma) | isolated, np.nan, flat)
+    return np.where(isolated, np.nan, clipped)
