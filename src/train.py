@@ -4,6 +4,7 @@ from transit_classifier import stage
 from transit_classifier.io import write_json
 from transit_classifier.learn import model as classifier
 from transit_classifier.learn import training
+from transit_classifier.learn.train_settings import TrainSettings
 from transit_classifier.params import load_params
 from transit_classifier.signal.preprocess import PreprocessSettings
 
@@ -12,8 +13,11 @@ def main() -> None:
     paths = stage.paths(__doc__, "prepared", "out", "live_dir", "metrics")
     params = load_params()
     settings = PreprocessSettings.from_params(params)  # once: training and model.json share it
+    train_settings = TrainSettings.from_params(params)
     # TensorFlow is imported only inside these calls, after stage.run silenced its log lines.
-    model, summary = training.train(params, settings, paths.prepared, paths.live_dir)
+    model, summary = training.train(
+        params, train_settings, settings, paths.prepared, paths.live_dir
+    )
     length = params["dataset"]["window_length"]
     info = classifier.inference_info(params, settings, length)
     classifier.save_classifier(model, paths.out, info)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import FrozenInstanceError, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from transit_classifier.errors import UserError
 from transit_classifier.io import save_npz, sha256_file
 from transit_classifier.learn import model as classifier
 from transit_classifier.learn import training
+from transit_classifier.learn.train_settings import TrainSettings
 from transit_classifier.params import load_params
 from transit_classifier.signal.preprocess import PreprocessSettings
 
@@ -47,6 +49,11 @@ def params() -> dict:
     return loaded
 
 
+def settings_of(params: dict, **changes: object) -> TrainSettings:
+    """The typed train settings of ``params``, with ``changes`` to the ``train`` section."""
+    return TrainSettings.from_params({"train": {**params["train"], **changes}})
+
+
 def make_split(n: int, seed: int, positive_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Noise windows; positives carry a periodic box dip the network can learn."""
     rng = np.random.default_rng(seed)
@@ -59,7 +66,7 @@ def make_split(n: int, seed: int, positive_fraction: float) -> tuple[np.ndarray,
     return np.stack([X, X, np.zeros_like(X)], axis=-1), y
 
 
-def train_tiny(train_params: dict, seed: int = 3) -> tuple[object, dict, int]:
+def train_tiny(train_params: TrainSettings, seed: int = 3) -> tuple[object, dict, int]:
     training.configure_determinism(seed, threads=None)
     model = classifier.build_model(LENGTH, train_params, CHANNELS)
     X, y = make_split(64, 1, 0.35)
@@ -72,17 +79,17 @@ def train_tiny(train_params: dict, seed: int = 3) -> tuple[object, dict, int]:
 
 @pytest.fixture(scope="module")
 def trained(params):
-    return train_tiny(params["train"])
+    return train_tiny(settings_of(params))
 
 
 def test_compact_model_builds_from_params(params):
-    model = classifier.build_model(LENGTH, params["train"], CHANNELS)
+    model = classifier.build_model(LENGTH, settings_of(params), CHANNELS)
     assert model.input_shape == (None, LENGTH, CHANNELS)
     assert model.output_shape == (None, 1)
     names = [layer.name for layer in model.layers]
     assert names.count("conv1_conv") == 1 and "conv2_pool" in names and "lstm1" in names
     bidirectional = classifier.build_model(
-        LENGTH, {**params["train"], "bidirectional": True, "lstm_units": [8, 4]}, CHANNELS
+        LENGTH, settings_of(params, bidirectional=True, lstm_units=[8, 4]), CHANNELS
     )
     assert [layer.name for layer in bidirectional.layers if "lstm" in layer.name] == [
         "bilstm1",
@@ -93,23 +100,23 @@ def test_compact_model_builds_from_params(params):
 
 def test_seed_architecture_matches_the_notebook(params):
     # Other train.* keys are ignored: the seed network is fixed.
-    seed = classifier.build_model(1000, {**params["train"], "architecture": "seed"}, 1)
+    seed = classifier.build_model(1000, settings_of(params, architecture="seed"), 1)
     assert seed.count_params() == 528_385  # the notebook's single flux channel
     assert [layer.units for layer in seed.layers if layer.name.startswith("lstm")] == [128, 128]
     assert seed.get_layer("conv2_conv").filters == 256
 
 
 def test_too_much_pooling_is_a_user_error(params):
-    deep = {**params["train"], "conv_filters": [4, 4, 4, 4], "pool_sizes": [4, 4, 4, 4]}
+    deep = settings_of(params, conv_filters=[4, 4, 4, 4], pool_sizes=[4, 4, 4, 4])
     with pytest.raises(UserError, match="leaves nothing"):
         classifier.build_model(64, deep, CHANNELS)
     with pytest.raises(UserError, match="one pool size per conv block"):
-        classifier.build_model(64, {**params["train"], "pool_sizes": [2]}, CHANNELS)
+        classifier.build_model(64, settings_of(params, pool_sizes=[2]), CHANNELS)
 
 
 def test_global_max_pool_joins_the_lstm_summary(params):
-    with_peak = classifier.build_model(LENGTH, {**params["train"], "global_max_pool": True}, 3)
-    without = classifier.build_model(LENGTH, {**params["train"], "global_max_pool": False}, 3)
+    with_peak = classifier.build_model(LENGTH, settings_of(params, global_max_pool=True), 3)
+    without = classifier.build_model(LENGTH, settings_of(params, global_max_pool=False), 3)
     assert "conv_peak" in [layer.name for layer in with_peak.layers]
     assert "conv_peak" not in [layer.name for layer in without.layers]
 
@@ -117,17 +124,17 @@ def test_global_max_pool_joins_the_lstm_summary(params):
 def test_focal_loss_is_selected_and_weighs_the_classes(params):
     import keras
 
-    loss = training.make_loss(params["train"])
+    loss = training.make_loss(settings_of(params))
     assert isinstance(loss, keras.losses.BinaryFocalCrossentropy)
     assert loss.apply_class_balancing
     values = {}
     for alpha in (0.25, 0.75):
-        focal = training.make_loss({**params["train"], "focal_alpha": alpha})
+        focal = training.make_loss(settings_of(params, focal_alpha=alpha))
         values[alpha] = [float(focal(np.array([[label]]), np.array([[0.3]]))) for label in (0, 1)]
     # alpha weighs transits, 1 - alpha weighs non-transits: a real class weighting.
     assert values[0.75][1] == pytest.approx(3 * values[0.25][1], rel=1e-5)
     assert values[0.25][0] == pytest.approx(3 * values[0.75][0], rel=1e-5)
-    bce = training.make_loss({**params["train"], "loss": "bce"})
+    bce = training.make_loss(settings_of(params, loss="bce"))
     assert isinstance(bce, keras.losses.BinaryCrossentropy)
 
 
@@ -135,7 +142,7 @@ def test_focal_loss_is_selected_and_weighs_the_classes(params):
 def test_callbacks_monitor_the_validation_split(params, monitor, mode):
     import keras
 
-    plain = {**params["train"], "monitor": monitor, "ema_momentum": 0.0}
+    plain = settings_of(params, monitor=monitor, ema_momentum=0.0)
     early, reduce = training.make_callbacks(plain)
     assert isinstance(early, keras.callbacks.EarlyStopping)
     assert (early.monitor, early.mode, early.restore_best_weights) == (monitor, mode, True)
@@ -147,7 +154,7 @@ def test_callbacks_monitor_the_validation_split(params, monitor, mode):
 def test_cosine_schedule_decays_to_zero_over_the_epochs_without_plateau_halving(params):
     import keras
 
-    cosine = {**params["train"], "lr_schedule": "cosine", "epochs": 3, "ema_momentum": 0.0}
+    cosine = settings_of(params, lr_schedule="cosine", epochs=3, ema_momentum=0.0)
     assert not any(
         isinstance(c, keras.callbacks.ReduceLROnPlateau) for c in training.make_callbacks(cosine)
     )
@@ -155,18 +162,18 @@ def test_cosine_schedule_decays_to_zero_over_the_epochs_without_plateau_halving(
         training.learning_rate(cosine, None)
     schedule = training.learning_rate(cosine, steps_per_epoch=2)
     rates = [float(schedule(step)) for step in range(7)]
-    assert rates[0] == pytest.approx(cosine["learning_rate"])
-    assert rates[3] == pytest.approx(cosine["learning_rate"] / 2)  # half way through 6 steps
+    assert rates[0] == pytest.approx(cosine.learning_rate)
+    assert rates[3] == pytest.approx(cosine.learning_rate / 2)  # half way through 6 steps
     assert rates[6] == pytest.approx(0.0, abs=1e-12) and rates == sorted(rates, reverse=True)
     model, history, _ = train_tiny(cosine)  # fit compiles with the steps of its 64 windows
     assert len(history["loss"]) == 3
-    assert int(model.optimizer.iterations) == 3 * -(-64 // cosine["batch_size"])
+    assert int(model.optimizer.iterations) == 3 * -(-64 // cosine.batch_size)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_training_is_deterministic(params, trained):
     model, history, best = trained
-    again, history_again, best_again = train_tiny(params["train"])
+    again, history_again, best_again = train_tiny(settings_of(params))
     for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert history == history_again and best == best_again
@@ -175,7 +182,7 @@ def test_training_is_deterministic(params, trained):
 
 def test_summary_reports_best_validation_epoch(params, trained):
     model, history, best = trained
-    summary = training.summarise(history, best, model, params["train"], 64, 32)
+    summary = training.summarise(history, best, model, settings_of(params), 64, 32)
     assert summary["epochs_run"] == len(history["loss"]) == 2
     assert summary["best_epoch"] == best + 1
     assert summary["best"]["val"]["pr_auc"] == history["val_pr_auc"][best]
@@ -240,9 +247,9 @@ def test_mirrored_strategy_trains_and_predicts_on_cpu(params):
     """``train.distribute: mirrored`` (one CPU replica here) builds, compiles and fits in scope."""
     import tensorflow as tf
 
-    train_params = {**params["train"], "distribute": "mirrored", "epochs": 1}
+    train_params = settings_of(params, distribute="mirrored", epochs=1)
     training.configure_determinism(5, threads=None)
-    with training.distribution_scope(train_params["distribute"]):
+    with training.distribution_scope(train_params.distribute):
         model = classifier.build_model(LENGTH, train_params, CHANNELS)
         training.compile_model(model, train_params)
     assert isinstance(model.distribute_strategy, tf.distribute.MirroredStrategy)
@@ -271,7 +278,7 @@ def test_bad_splits_are_user_errors(tmp_path, params):
     X, _ = make_split(8, 0, 0.5)
     with pytest.raises(UserError, match="both transits and non-transits"):
         training.fit(
-            None, (X, np.ones(8, np.float32)), (X, np.zeros(8, np.float32)), params["train"]
+            None, (X, np.ones(8, np.float32)), (X, np.zeros(8, np.float32)), settings_of(params)
         )
 
 
@@ -356,13 +363,13 @@ def test_weight_averaging_keeps_the_validated_average(params):
     """With ``ema_momentum`` the saved weights are the averaged ones validation scored."""
     import keras
 
-    train_params = {**params["train"], "ema_momentum": 0.9, "epochs": 2, "patience": 5}
+    train_params = settings_of(params, ema_momentum=0.9, epochs=2, patience=5)
     assert isinstance(training.make_callbacks(train_params)[0], keras.callbacks.SwapEMAWeights)
     model, history, best = train_tiny(train_params)
     Xv, yv = make_split(32, 2, 0.2)
     scored = model.evaluate(Xv, yv[:, None].astype(np.float32), verbose=0, return_dict=True)
     assert scored["pr_auc"] == pytest.approx(history["val_pr_auc"][best], abs=1e-6)
-    plain = train_tiny({**train_params, "ema_momentum": 0.0})[0]
+    plain = train_tiny(replace(train_params, ema_momentum=0.0))[0]
     assert any(
         not np.array_equal(a, b)
         for a, b in zip(model.get_weights(), plain.get_weights(), strict=True)
@@ -410,3 +417,11 @@ def test_stages_reuse_freed_memory_instead_of_fresh_pages() -> None:
     assert applied == "True"
     assert int(newly_mapped) == 0  # not served by mmap
     assert int(heap_growth) < 2**20  # the freed 256 MiB was kept and reused (not re-grown)
+
+
+def test_train_settings_hold_every_train_key_frozen(params) -> None:
+    settings = TrainSettings.from_params(params)
+    assert {f.name for f in fields(TrainSettings)} == set(params["train"])
+    assert settings.conv_filters == tuple(params["train"]["conv_filters"])
+    with pytest.raises(FrozenInstanceError):
+        settings.epochs = 3  # type: ignore[misc]

@@ -25,6 +25,8 @@ from transit_classifier.errors import UserError
 from transit_classifier.io import atomic_dir, sha256_file, write_json
 from transit_classifier.signal.preprocess import PreprocessSettings, channel_names
 
+from .train_settings import TrainSettings
+
 if TYPE_CHECKING:
     import keras
 
@@ -95,9 +97,9 @@ def _dense_block(x: Any, spec: dict[str, Any]) -> Any:
     return x
 
 
-def architecture_spec(train_params: dict[str, Any]) -> dict[str, Any]:
+def architecture_spec(train: TrainSettings) -> dict[str, Any]:
     """The layer settings actually used: the seed network's or the params' own."""
-    if train_params["architecture"] == "seed":
+    if train.architecture == "seed":
         return dict(SEED_ARCHITECTURE)
     keys = (
         "conv_filters",
@@ -111,8 +113,8 @@ def architecture_spec(train_params: dict[str, Any]) -> dict[str, Any]:
         "dense_units",
         "dense_dropout",
     )
-    spec = {key: train_params[key] for key in keys}
-    spec["conv_dropout"] = [train_params["conv_dropout"]] * len(spec["conv_filters"])
+    spec = {key: getattr(train, key) for key in keys}
+    spec["conv_dropout"] = [train.conv_dropout] * len(spec["conv_filters"])
     return spec
 
 
@@ -130,7 +132,7 @@ def _check_pooling(spec: dict[str, Any], input_length: int) -> None:
         )
 
 
-def build_model(input_length: int, train_params: dict[str, Any], channels: int) -> keras.Model:
+def build_model(input_length: int, train: TrainSettings, channels: int) -> keras.Model:
     """Build the (uncompiled) classifier for windows of ``input_length`` cadences.
 
     Convolutions find dips wherever they sit; pooling shrinks the sequence so
@@ -143,8 +145,8 @@ def build_model(input_length: int, train_params: dict[str, Any], channels: int) 
     ----------
     input_length
         Cadences per light curve (the prepared ``X.shape[1]``).
-    train_params
-        The ``train`` section of params. ``architecture: seed`` ignores the
+    train
+        The stage's ``train`` settings. ``architecture: seed`` ignores the
         layer keys and rebuilds the seed notebook's ~528k-parameter network.
     channels
         Input channels per cadence (:func:`preprocess.channel_names`: flux per
@@ -158,7 +160,7 @@ def build_model(input_length: int, train_params: dict[str, Any], channels: int) 
     import keras
     from keras import layers
 
-    spec = architecture_spec(train_params)
+    spec = architecture_spec(train)
     _check_pooling(spec, input_length)
     inputs = keras.Input(shape=(input_length, channels), name="flux")
     x = inputs
@@ -171,7 +173,7 @@ def build_model(input_length: int, train_params: dict[str, Any], channels: int) 
         summary = layers.Concatenate(name="summary")([summary, peak])
     x = _dense_block(summary, spec)
     outputs = layers.Dense(1, activation="sigmoid", name="transit_probability")(x)
-    return keras.Model(inputs, outputs, name=f"transit_classifier_{train_params['architecture']}")
+    return keras.Model(inputs, outputs, name=f"transit_classifier_{train.architecture}")
 
 
 def model_config(model: keras.Model) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from transit_classifier.simulate import injection
 
 from . import epochs
 from .model import build_model
+from .train_settings import TrainSettings
 
 if TYPE_CHECKING:
     import keras
@@ -109,22 +110,22 @@ def load_split(
     return X, y.astype(np.float32)
 
 
-def make_loss(train_params: dict[str, Any]) -> keras.losses.Loss:
+def make_loss(train_settings: TrainSettings) -> keras.losses.Loss:
     """Keras' focal loss with real class weighting (alpha for transits), or plain BCE."""
     import keras
 
-    if train_params["loss"] == "bce":
+    if train_settings.loss == "bce":
         return keras.losses.BinaryCrossentropy(name="bce")
     return keras.losses.BinaryFocalCrossentropy(
         apply_class_balancing=True,
-        alpha=train_params["focal_alpha"],
-        gamma=train_params["focal_gamma"],
+        alpha=train_settings.focal_alpha,
+        gamma=train_settings.focal_gamma,
         name="focal",
     )
 
 
 def compile_model(
-    model: keras.Model, train_params: dict[str, Any], steps_per_epoch: int | None = None
+    model: keras.Model, train_settings: TrainSettings, steps_per_epoch: int | None = None
 ) -> None:
     """Adam + the chosen loss, tracking PR-AUC (the monitor) and ROC-AUC.
 
@@ -136,14 +137,14 @@ def compile_model(
     """
     import keras
 
-    momentum = train_params["ema_momentum"]
+    momentum = train_settings.ema_momentum
     model.compile(
         optimizer=keras.optimizers.Adam(
-            learning_rate=learning_rate(train_params, steps_per_epoch),
+            learning_rate=learning_rate(train_settings, steps_per_epoch),
             use_ema=momentum > 0,
             ema_momentum=momentum if momentum > 0 else 0.99,
         ),
-        loss=make_loss(train_params),
+        loss=make_loss(train_settings),
         metrics=[
             keras.metrics.AUC(curve="PR", name="pr_auc"),
             keras.metrics.AUC(curve="ROC", name="roc_auc"),
@@ -151,7 +152,7 @@ def compile_model(
     )
 
 
-def learning_rate(train_params: dict[str, Any], steps_per_epoch: int | None) -> Any:
+def learning_rate(train_settings: TrainSettings, steps_per_epoch: int | None) -> Any:
     """``train.learning_rate``, constant or as a cosine decay, per ``train.lr_schedule``.
 
     ``plateau`` keeps it constant here and lets :func:`make_callbacks` halve it
@@ -167,12 +168,12 @@ def learning_rate(train_params: dict[str, Any], steps_per_epoch: int | None) -> 
     """
     import keras
 
-    rate = train_params["learning_rate"]
-    if train_params["lr_schedule"] == "plateau":
+    rate = train_settings.learning_rate
+    if train_settings.lr_schedule == "plateau":
         return rate
     if steps_per_epoch is None:
         raise ValueError("a cosine learning-rate schedule needs the number of steps per epoch")
-    total = train_params["epochs"] * steps_per_epoch
+    total = train_settings.epochs * steps_per_epoch
     return keras.optimizers.schedules.CosineDecay(rate, decay_steps=total)
 
 
@@ -216,7 +217,7 @@ def make_live(live_dir: str | Path) -> Any:
 
 
 def make_callbacks(
-    train_params: dict[str, Any], live: Any = None
+    train_settings: TrainSettings, live: Any = None
 ) -> list[keras.callbacks.Callback]:
     """Early stopping (best weights restored) and LR decay on ``train.monitor``, plus dvclive.
 
@@ -226,28 +227,28 @@ def make_callbacks(
     """
     import keras
 
-    monitor = train_params["monitor"]
+    monitor = train_settings.monitor
     mode = MONITOR_MODE[monitor]
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.EarlyStopping(
             monitor=monitor,
             mode=mode,
-            patience=train_params["patience"],
+            patience=train_settings.patience,
             restore_best_weights=True,
             verbose=1,
         ),
     ]
-    if train_params["lr_schedule"] == "plateau":
+    if train_settings.lr_schedule == "plateau":
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
                 monitor=monitor,
                 mode=mode,
-                factor=train_params["reduce_lr_factor"],
-                patience=train_params["reduce_lr_patience"],
+                factor=train_settings.reduce_lr_factor,
+                patience=train_settings.reduce_lr_patience,
                 verbose=1,
             )
         )
-    if train_params["ema_momentum"] > 0:
+    if train_settings.ema_momentum > 0:
         callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if live is not None:
         from dvclive.keras import DVCLiveCallback
@@ -268,7 +269,7 @@ def fit(
     model: keras.Model,
     train: Any,
     val: tuple[np.ndarray, np.ndarray],
-    train_params: dict[str, Any],
+    train_settings: TrainSettings,
     live: Any = None,
 ) -> tuple[dict[str, list[float]], int]:
     """Fit ``model`` in place; return the per-epoch history and the best epoch index.
@@ -286,21 +287,21 @@ def fit(
     _check_validation(val[1])
     if not model.compiled:
         steps = (
-            -(-len(train[0]) // train_params["batch_size"])
+            -(-len(train[0]) // train_settings.batch_size)
             if isinstance(train, tuple)
             else len(train)
         )
-        compile_model(model, train_params, steps)
-    callbacks = make_callbacks(train_params, live)
+        compile_model(model, train_settings, steps)
+    callbacks = make_callbacks(train_settings, live)
     if isinstance(train, tuple):
         data = {"x": train[0], "y": train[1][:, None], "shuffle": True}
-        data["batch_size"] = train_params["batch_size"]
+        data["batch_size"] = train_settings.batch_size
     else:
         data = {"x": train}
     history = model.fit(
         **data,
         validation_data=(val[0], val[1][:, None]),
-        epochs=train_params["epochs"],
+        epochs=train_settings.epochs,
         callbacks=callbacks,
         verbose=2,
     )
@@ -312,7 +313,7 @@ def summarise(
     history: dict[str, list[float]],
     best_epoch: int,
     model: keras.Model,
-    train_params: dict[str, Any],
+    train_settings: TrainSettings,
     n_train: int,
     n_val: int,
 ) -> dict[str, Any]:
@@ -326,10 +327,10 @@ def summarise(
         for split, prefix in (("train", ""), ("val", "val_"))
     }
     return {
-        "architecture": train_params["architecture"],
-        "loss": train_params["loss"],
+        "architecture": train_settings.architecture,
+        "loss": train_settings.loss,
         "parameters": int(model.count_params()),
-        "monitor": train_params["monitor"],
+        "monitor": train_settings.monitor,
         "epochs_run": len(history["loss"]),
         "best_epoch": best_epoch + 1,
         "train_samples": n_train,
@@ -356,41 +357,44 @@ def epoch_source(
 
 
 def train(
-    params: dict[str, Any], settings: PreprocessSettings, prepared: str | Path, live_dir: str | Path
+    params: dict[str, Any],
+    train_settings: TrainSettings,
+    settings: PreprocessSettings,
+    prepared: str | Path,
+    live_dir: str | Path,
 ) -> tuple[keras.Model, dict[str, Any]]:
     """The ``train`` stage in memory: seeded data and model, fresh injections every epoch.
 
     Returns the model at its best validation epoch and its ``metrics/train.json`` record.
     """
-    train_params = params["train"]
-    seed = int(make_rng(params["seed"], "train", train_params["seed"]).integers(2**31))
-    configure_determinism(seed, train_params["threads"])
+    seed = int(make_rng(params["seed"], "train", train_settings.seed).integers(2**31))
+    configure_determinism(seed, train_settings.threads)
     length = params["dataset"]["window_length"]
     channels = len(channel_names(settings))
     inject = epochs.InjectSettings.from_params(params)  # once, like ``settings``
     source = epoch_source(params, inject, settings, prepared, length, channels)
-    data = epochs.injection_dataset(source, train_params["batch_size"])
+    data = epochs.injection_dataset(source, train_settings.batch_size)
     val_npz = [load_npz(f"{prepared}/{name}.npz") for name in ("val", "real_val")]
-    count = train_params["validation_injections"]
+    count = train_settings.validation_injections
     val = epochs.validation_set(*val_npz, params, count, inject, settings)
-    with distribution_scope(train_params["distribute"]):
-        model = build_model(length, train_params, channels)
-        compile_model(model, train_params, len(data))
+    with distribution_scope(train_settings.distribute):
+        model = build_model(length, train_settings, channels)
+        compile_model(model, train_settings, len(data))
     print(
-        f"train: {train_params['architecture']} model, {model.count_params():,} parameters; "
+        f"train: {train_settings.architecture} model, {model.count_params():,} parameters; "
         f"{len(data.y)} windows per epoch ({int(data.y.sum())} transits, "
         f"{inject.per_epoch} freshly injected), {len(source.hosts.X)} injection "
         f"hosts; {len(val[1])} validation windows ({int(val[1].sum())} transits)"
     )
     start = time.perf_counter()
-    history, best_epoch = fit(model, data, val, train_params, live=make_live(live_dir))
+    history, best_epoch = fit(model, data, val, train_settings, live=make_live(live_dir))
     elapsed = time.perf_counter() - start
     epochs_run = len(history["loss"])
     print(
         f"train: {epochs_run} epochs in {elapsed:.0f} s ({elapsed / epochs_run:.1f} s/epoch), "
         f"best epoch {best_epoch + 1}"
     )
-    summary = summarise(history, best_epoch, model, train_params, len(data.y), len(val[1]))
+    summary = summarise(history, best_epoch, model, train_settings, len(data.y), len(val[1]))
     summary["injected_transits_seen"] = inject.per_epoch * epochs_run
     summary["onednn_max_cpu_isa"] = os.environ.get("ONEDNN_MAX_CPU_ISA", "")  # see stage.py
     return model, summary
