@@ -1,4 +1,4 @@
-"""Wall time and peak memory of every stage of the default `dvc repro` (target: <= 15 min).
+"""Wall time and peak memory of every stage of the default `dvc repro` (target: <= 20 min).
 
 Run from the repository root after `make setup`. Each stage is forced to rerun
 alone (`dvc repro --force --single-item`), so its outputs are rebuilt in place;
@@ -14,7 +14,7 @@ import yaml
 from common import record, run_measured, table
 
 DVC = str(Path(sys.executable).with_name("dvc"))
-TARGET_SECONDS = 900
+TARGET_SECONDS = 1200  # issue 30: "Default `dvc repro` <= 20 min"
 
 
 def main() -> None:
