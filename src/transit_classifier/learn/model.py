@@ -271,9 +271,10 @@ def predict_proba(model: keras.Model, X: np.ndarray, batch_size: int = 1024) -> 
     """Transit probabilities, float64 of shape ``(n,)``, for inputs ``(n, length, channels)``.
 
     Runs the network through one ``tf.function`` per model, traced once for any
-    batch size: ``model.predict`` retraces for every new input length and adds
-    ~40 ms of set-up per call, which dominated scoring one star at a time
-    (``predict``, ``scan``). The scores are the same to the last bit.
+    batch size: ``model.predict`` retraces for every new input length and sets
+    up its data pipeline on every call, a fixed cost that, when measured, was
+    larger than the network itself when scoring one star at a time (``predict``,
+    ``scan``). The scores are the same to the last bit.
 
     Raises
     ------
