@@ -26,7 +26,8 @@ def quiet_tensorflow() -> None:
     run oneDNN's sgemm, which picks its code by instruction set: an AVX-512
     CPU then sums in another order than an AVX2 one and trains other weights.
     Capping oneDNN at AVX2 gave the same weights on AVX-512 and AVX2 code paths
-    (``reports/reproducibility.md``), for about 10% more training CPU time.
+    (``reports/reproducibility.md``, which also measures the training CPU time
+    the cap costs).
     A value already set in the environment wins, and is recorded in
     ``metrics/train.json``.
     """
@@ -49,9 +50,10 @@ def keep_freed_memory() -> bool:
     epoch touches that much brand-new memory, and in a virtual machine each
     first touch of a page is a costly fault: here the kernel's time was as
     large as the training's own. Serving everything from the heap and keeping
-    up to 2 GiB of it after a free cut the default train stage from 649 s to
-    458 s on the 2-core VM of ``bench/RESULTS.md``; it changes where arrays
-    live, never a computed bit. Without glibc's ``mallopt`` (macOS) it does nothing.
+    up to 2 GiB of it after a free made the default train stage faster on the
+    machine of ``bench/RESULTS.md`` (its stage table holds the train stage's
+    time; docs/experiments.md, *Memory reuse*); it changes where arrays live,
+    never a computed bit. Without glibc's ``mallopt`` (macOS) it does nothing.
     """
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # the C library already loaded
     if mallopt is None:

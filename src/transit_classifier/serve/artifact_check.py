@@ -31,8 +31,8 @@ RESTORE = (
     "restore the model files (`git checkout model` in a clone, or reinstall the package; "
     "`dvc repro` rebuilds them)"
 )
-MAX_JSON_BYTES = 4_000_000  # the released architecture.json is ~35 kB
-MAX_DEPTH = 64  # the released architecture nests 11 levels deep
+MAX_JSON_BYTES = 4_000_000  # far above the released architecture.json's size
+MAX_DEPTH = 64  # far deeper than the released architecture nests
 MAX_NUMBER_CHARS = 40  # a float64 needs at most 17 significant digits; 5,000 is not a number
 MAX_WIDTH = 1024  # units or filters per layer: 4x the seed network's widest (256)
 MAX_KERNEL = 64  # kernel, pool, stride, dilation: the released network's largest is 7

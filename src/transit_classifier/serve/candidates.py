@@ -32,7 +32,7 @@ DEFAULT_POINT = "fap_1pct"
 CANDIDATE, BELOW = "candidate", "below threshold"
 FAP_DIGITS = 8  # decimals of a FAP in the output; smaller ones print as below the floor
 FAP_DIGITS_FLOOR = 10.0**-FAP_DIGITS
-MAX_JSON_BYTES = 20_000_000  # a calibration is ~100 kB; anything this large is not one
+MAX_JSON_BYTES = 20_000_000  # far above a released calibration's size: this is not one
 
 
 def load_search(model_dir: str | Path) -> SearchCalibration | None:

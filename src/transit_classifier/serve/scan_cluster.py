@@ -10,10 +10,10 @@ Three things a long scan needs beyond submitting work:
   ``spawn``), so only the driver is interrupted; it then stops the cluster with
   the cluster's own complaints about the work it cut short silenced, and
   ``scan`` prints one line.
-* **A clean stop.** A worker that has loaded TensorFlow takes ~2.5 s to exit on
-  an idle machine and more on a busy one, longer than the nanny's default wait
-  (4 s, then "Worker process still alive ..., killing"). Workers are closed
-  with a longer wait first, so a normal run ends quietly.
+* **A clean stop.** A worker that has loaded TensorFlow is slow to exit, more so
+  on a busy machine, and can outlast the nanny's default wait (then "Worker
+  process still alive ..., killing"). Workers are closed with a longer wait
+  first (:data:`WORKER_EXIT_SECONDS`), so a normal run ends quietly.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ MIN_PERIOD_DAYS = 0.5
 DURATIONS_DAYS = np.array([0.04, 0.06, 0.09, 0.13, 0.19, 0.28, 0.42])
 # A single dip may be longer: the biweight window (2.5 d) keeps dips up to ~0.8 d.
 SINGLE_DURATIONS_DAYS = np.append(DURATIONS_DAYS, [0.6, 0.8])
-MAX_PERIODS = 50_000  # caps the BLS grid: under 1 s on one core for a Kepler quarter
+MAX_PERIODS = 50_000  # caps the BLS grid, so vetting one Kepler quarter stays interactive
 # Phase bins per shortest box: 3 gives 19-minute bins, finer than Kepler's 29.4-minute
 # cadence, at a third of the cost of astropy's default 10.
 OVERSAMPLE = 3

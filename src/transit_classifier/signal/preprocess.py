@@ -217,7 +217,7 @@ def flatten(flux: np.ndarray, method: str, window_days: float, cadence_days: flo
 
     time = np.arange(flux.shape[1]) * cadence_days
     out = np.full_like(flux, np.nan)
-    for i, row in enumerate(flux):  # wotan works on one light curve (numba, ~0.4 ms each)
+    for i, row in enumerate(flux):  # wotan works on one light curve at a time (numba)
         if np.isfinite(row).sum() >= 3:
             out[i] = wotan_flatten(time, row, method="biweight", window_length=window_days)
     return out

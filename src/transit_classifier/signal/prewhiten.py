@@ -11,13 +11,13 @@ that sinusoid by least squares, subtract it, repeat while a peak stands
 Only frequencies above ``min_frequency`` are searched. A periodic transit is
 itself a sum of harmonics of its orbital frequency, whose amplitudes fall off
 beyond ~1/D for a transit of duration D (8 per day for 3 hours). Searched
-from 1 per day, prewhitening ate 44-96% of the depth of MES 20-200 transits
-on 0.8-3-day orbits; from 6 per day a 200-sigma, 3-hour transit on a 0.8-day
-orbit keeps about 0.9 of its depth (``tests/test_prewhiten.py``).
+from 1 per day, prewhitening ate much of the depth of strong transits on
+short orbits; from 6 per day a 200-sigma, 3-hour transit on a 0.8-day orbit
+keeps most of its depth (``tests/test_prewhiten.py`` asserts how much).
 
 Short, deep transits still reach above 6 per day, so dips are left out of the
 spectrum and the fits (:func:`dip_mask`): on the synthetic validation set a
-"mode" is then removed from 3 of 59 quiet transits instead of 20.
+"mode" is then removed from far fewer quiet transits than without the mask.
 
 It is off by default (``prepare.prewhiten_modes: 0``) because validation said
 so, with and without the mask: trained with it, the network lost recall at 1%

@@ -22,8 +22,8 @@ import numpy as np
 from transit_classifier.errors import BadInputFile
 
 # No light-curve CSV has lines longer than a few hundred characters (lightkurve's to_csv
-# writes about 20 columns), but pandas spends minutes on one 8 MB line: it makes a column per
-# comma. Both limits are checked on the decompressed bytes before pandas parses anything.
+# writes about 20 columns), but pandas crawls through one line of megabytes: it makes a column
+# per comma. Both limits are checked on the decompressed bytes before pandas parses anything.
 MAX_CSV_LINE_BYTES = 10_000
 MAX_CSV_BYTES = 1 << 30  # 1 GiB: decades of 20-s TESS cadences of one star fit in far less
 CHUNK_BYTES = 1 << 20
