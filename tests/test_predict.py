@@ -261,12 +261,14 @@ def test_kic_download_stitches_quarters(tmp_path, monkeypatch) -> None:
             return len(quarters)
 
         def download_all(self, **kwargs):
-            assert kwargs == {"download_dir": str(tmp_path)}
+            assert kwargs == {"download_dir": "mast"}  # params.yaml's kepler.cache_dir
             return lk.LightCurveCollection(quarters)
 
     calls = []
     monkeypatch.setattr(lk, "search_lightcurve", lambda *a, **k: calls.append((a, k)) or Search())
-    curve = inputs.load_input("kic 757450", cache_dir=tmp_path)
+    (tmp_path / "params.yaml").write_text("kepler:\n  cache_dir: mast\n")
+    monkeypatch.chdir(tmp_path)  # "inside the project": the default cache is params.yaml's
+    curve = inputs.load_input("kic 757450")
     assert calls == [(("KIC 757450",), {"mission": "Kepler", "author": "Kepler", "exptime": 1800})]
     assert curve.name == "KIC 757450" and curve.source == "kic"
     assert curve.time.size == 2 * time.size

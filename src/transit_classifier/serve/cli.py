@@ -76,8 +76,9 @@ def _add_input_arguments(predict: argparse.ArgumentParser) -> None:
     )
     predict.add_argument(
         "--cache-dir",
-        default=inputs.DEFAULT_CACHE_DIR,
-        help=f"where KIC downloads are cached (default: {inputs.DEFAULT_CACHE_DIR})",
+        default=None,
+        help="where KIC downloads are cached (default: params.yaml's kepler.cache_dir when run "
+        "in the project folder, else lightkurve's cache directory)",
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from transit_classifier.errors import BadInputFile, UserError
 from transit_classifier.robust import mad_sigma
@@ -33,7 +34,6 @@ from .tess import read_tess_fits, telescope
 FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz")
 CSV_SUFFIXES = (".csv", ".csv.gz")
 KIC_PATTERN = re.compile(r"^\s*(?:kic[\s_-]*)?(\d{1,9})\s*$", re.IGNORECASE)
-DEFAULT_CACHE_DIR = "data/mast_cache"  # the fetch_kepler stage's cache (kepler.cache_dir)
 KIC_ATTEMPTS, KIC_BACKOFF_SECONDS = 2, 1.0  # one quick retry for a flaky connection
 # A star's photometry scatters by far less than 5% of its level; a light curve whose level is
 # near zero for its scatter was mean-subtracted, and its "relative flux" would be meaningless.
@@ -176,8 +176,37 @@ def read_fits_lightcurve(path: Path) -> Observations:
     return from_star(star, str(path), "fits")
 
 
-def download_kic(kic: int, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Observations:
+def resolve_cache_dir(cache_dir: str | Path | None = None) -> Path:
+    """Where KIC downloads are cached: ``cache_dir`` when given, else a default found here.
+
+    Inside the project (a ``params.yaml`` with ``kepler.cache_dir`` in the working
+    directory, where ``dvc repro`` runs) it is that cache, so ``predict`` reuses what
+    the fetch_kepler stage downloaded and the path is written once, in params.yaml.
+    Anywhere else (an installed package, a user's own folder) there is no project to
+    ask, so it is lightkurve's own cache directory (``lightkurve.config``, which a user
+    can configure): the downloads are lightkurve's, and a user's other lightkurve work
+    shares them. params.yaml is read raw, not validated: a folder's unrelated
+    ``params.yaml`` (another DVC project's) must not make a download fail.
+    """
+    if cache_dir is not None:
+        return Path(cache_dir)
+    try:
+        project = yaml.safe_load(Path("params.yaml").read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        project = None
+    kepler = project.get("kepler") if isinstance(project, dict) else None
+    configured = kepler.get("cache_dir") if isinstance(kepler, dict) else None
+    if isinstance(configured, str) and configured:
+        return Path(configured)
+    from lightkurve.config import get_cache_dir
+
+    return Path(get_cache_dir())
+
+
+def download_kic(kic: int, cache_dir: str | Path | None = None) -> Observations:
     """Download every Kepler long-cadence quarter of a star from MAST (``mast.fetch_star``).
+
+    ``cache_dir`` None means :func:`resolve_cache_dir`'s default.
 
     Raises
     ------
@@ -190,14 +219,16 @@ def download_kic(kic: int, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Observa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            star = mast.fetch_star(kic, cache_dir, retry)
+            star = mast.fetch_star(kic, resolve_cache_dir(cache_dir), retry)
         except mast.MastUnreachable:
             raise UserError(f"KIC {kic}: cannot reach MAST to download it; {REFETCH}") from None
     return from_star(star, f"KIC {kic}", "kic")
 
 
-def load_input(text: str, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Observations:
+def load_input(text: str, cache_dir: str | Path | None = None) -> Observations:
     """Read one command-line input: an existing FITS/CSV file, else a KIC id.
+
+    ``cache_dir`` (None: :func:`resolve_cache_dir`'s default) caches KIC downloads.
 
     Raises
     ------
@@ -207,7 +238,7 @@ def load_input(text: str, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Observat
     return check_curve(_read_input(text, cache_dir))
 
 
-def _read_input(text: str, cache_dir: str | Path) -> Observations:
+def _read_input(text: str, cache_dir: str | Path | None) -> Observations:
     """A file when something is at the path, else a KIC id, else one line saying neither."""
     path = Path(text)
     kic = parse_kic(text)
