@@ -3,6 +3,14 @@
 ``MES(P, j) = sum_k num[round(j + k P/dt)] / sqrt(sum_k den[...])`` over transits with
 ``den > 0``. For one period every cadence is visited once across all offsets ``j``, so a
 period costs O(n_cadences + P/dt) and a full periodogram O(n_cadences * n_periods).
+
+The kernel is hand-written numba because the fold is this loop and it is nearly all of the
+search's time (profile and timings: ``bench/RESULTS.md``, "Whole-quarter search"). Three
+things keep it cheap without changing a single result bit: offsets are folded in blocks small
+enough for the accumulators to stay in the L1 cache; only ``num`` and ``den`` are folded, the
+count of transits with data being checked only for an offset about to become the best; and an
+offset whose MES provably cannot beat the best so far skips its square root and division.
+Every offset's sums are still added in the same transit order, so every MES is the same float.
 """
 
 from dataclasses import dataclass
@@ -10,51 +18,85 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+BLOCK = 512
+"""Offsets folded at once: two accumulators of this many floats stay in the L1 cache."""
+
+PRUNE = 1.0 - 1e-9
+"""An offset is skipped when ``num**2 < PRUNE * best**2 * den``: its MES is then below the
+best by a relative 5e-10 at least, far beyond the few-ulp rounding of either side, so the
+skip never changes which offset wins nor its value."""
+
+
+@njit(cache=True)
+def _transit_starts(p_cad: float, n: int, out: np.ndarray) -> int:
+    """Fill ``out`` with ``round(k P)`` for every transit ``k`` starting inside the grid;
+    return how many. Same rounding as :func:`.stats.transit_slots`."""
+    k = 0
+    base = 0
+    while base < n:
+        out[k] = base
+        k += 1
+        base = int(k * p_cad + 0.5)
+    return k
+
+
+@njit(cache=True)
+def _enough_transits(
+    has: np.ndarray, starts: np.ndarray, count: int, j: int, min_transits: int
+) -> bool:
+    """Whether offset ``j`` has at least ``min_transits`` transits with data."""
+    total = 0
+    for k in range(count):
+        total += has[starts[k] + j]
+    return total >= min_transits
+
+
+@njit(cache=True)
+def _may_beat(a: float, d: float, best: float, bound: float) -> bool:
+    """Cheap test that ``a / sqrt(d)`` can exceed ``best`` (``bound`` is ``PRUNE * best**2``);
+    bitwise operators keep it free of unpredictable branches."""
+    return (d > 0.0) & ((best <= 0.0) | ((a > 0.0) & (a * a >= bound * d)))
+
 
 @njit(cache=True)
 def _fold_one_period(
     num: np.ndarray,
     den: np.ndarray,
     has: np.ndarray,
+    n: int,
     p_cad: float,
     min_transits: int,
+    starts: np.ndarray,
     acc_num: np.ndarray,
     acc_den: np.ndarray,
-    acc_has: np.ndarray,
 ) -> tuple[float, int]:
     """Best MES over integer epoch offsets ``j`` for one period (in cadences).
 
     Because ``j`` is an integer, ``round(j + k P) = j + round(k P)``: transit ``k`` of every
-    offset is a contiguous slice starting at ``round(k P)``. Looping over ``k`` outside and
-    ``j`` inside turns the fold into slice additions that the compiler vectorises.
-    ``num`` must be zero where ``den`` is; ``acc_*`` are scratch arrays of length >= ceil(P).
+    offset is a contiguous slice starting at ``round(k P)``, so a block of offsets is folded
+    by slice additions that the compiler vectorises. ``num``, ``den`` and ``has`` hold ``n``
+    cadences followed by at least ``ceil(P)`` zeros: adding a zero leaves a sum's bits as they
+    were, so a transit that runs off the grid needs no special case. ``num`` must be zero where
+    ``den`` is; ``starts``, ``acc_num`` and ``acc_den`` are scratch arrays.
     """
-    n = num.size
     n_off = min(int(np.ceil(p_cad)), n)
-    acc_num[:n_off] = 0.0
-    acc_den[:n_off] = 0.0
-    acc_has[:n_off] = 0.0
-    k = 0
-    base = 0
-    while base < n:
-        stop = min(n_off, n - base)
-        seg_num = num[base : base + stop]  # views: non-negative indices, so it vectorises
-        seg_den = den[base : base + stop]
-        seg_has = has[base : base + stop]
-        for j in range(stop):
-            acc_num[j] += seg_num[j]
-            acc_den[j] += seg_den[j]
-            acc_has[j] += seg_has[j]
-        k += 1
-        base = int(k * p_cad + 0.5)
-    best = -np.inf
-    best_j = -1
-    for j in range(n_off):
-        if acc_has[j] >= min_transits and acc_den[j] > 0.0:
-            mes = acc_num[j] / np.sqrt(acc_den[j])
-            if mes > best:
-                best = mes
-                best_j = j
+    count = _transit_starts(p_cad, n, starts)
+    best, best_j, bound = -np.inf, -1, 0.0
+    for j0 in range(0, n_off, BLOCK):
+        m = min(BLOCK, n_off - j0)
+        acc_num[:m] = 0.0
+        acc_den[:m] = 0.0
+        for k in range(count):
+            seg_num = num[starts[k] + j0 : starts[k] + j0 + m]  # views: vectorised adds
+            seg_den = den[starts[k] + j0 : starts[k] + j0 + m]
+            for i in range(m):
+                acc_num[i] += seg_num[i]
+                acc_den[i] += seg_den[i]
+        for i in range(m):
+            if _may_beat(acc_num[i], acc_den[i], best, bound):
+                mes = acc_num[i] / np.sqrt(acc_den[i])
+                if mes > best and _enough_transits(has, starts, count, j0 + i, min_transits):
+                    best, best_j, bound = mes, j0 + i, PRUNE * mes * mes
     return best, best_j
 
 
@@ -62,15 +104,21 @@ def _fold_one_period(
 def _fold_periods(
     num: np.ndarray, den: np.ndarray, periods_cad: np.ndarray, min_transits: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Loop :func:`_fold_one_period` over a period grid (the algorithm is this loop)."""
+    """Loop :func:`_fold_one_period` over a period grid, on zero-padded copies of the sums."""
+    n = num.size
     mes = np.empty(periods_cad.size)
     epoch = np.empty(periods_cad.size, dtype=np.int64)
-    has = (den > 0.0).astype(np.float64)
-    size = int(np.ceil(periods_cad.max())) + 1
-    acc_num, acc_den, acc_has = np.empty(size), np.empty(size), np.empty(size)
+    size = n + int(np.ceil(periods_cad.max())) + 1
+    num_pad, den_pad = np.zeros(size), np.zeros(size)
+    has = np.zeros(size, dtype=np.int64)
+    num_pad[:n] = num
+    den_pad[:n] = den
+    has[:n] = den > 0.0
+    starts = np.empty(int((n + 1) / periods_cad.min()) + 2, dtype=np.int64)
+    acc_num, acc_den = np.empty(BLOCK), np.empty(BLOCK)
     for i in range(periods_cad.size):
         mes[i], epoch[i] = _fold_one_period(
-            num, den, has, periods_cad[i], min_transits, acc_num, acc_den, acc_has
+            num_pad, den_pad, has, n, periods_cad[i], min_transits, starts, acc_num, acc_den
         )
     return mes, epoch
 
