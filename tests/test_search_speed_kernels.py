@@ -1,9 +1,13 @@
 """The search's speed kernels give bit for bit what the plain numpy algorithm they replace gives."""
 
+import warnings
+
 import numpy as np
 import pytest
+from astropy.stats import mad_std
 
 from transit_classifier.search.fold import BLOCK, fold_periodogram
+from transit_classifier.search.ses import MIN_WINDOW_POINTS, NOISE_STEP_FRACTION, _running_scatter
 
 
 def _numpy_fold(num: np.ndarray, den: np.ndarray, p_cad: float, min_transits: int):
@@ -61,3 +65,21 @@ def test_fold_skips_a_high_single_event_without_enough_transits() -> None:
     pg = fold_periodogram(num, den, np.array([600.0]), 1.0, 1, min_transits=2)
     best, best_j = _numpy_fold(num, den, 600.0, 2)
     assert pg.mes[0] == best and pg.epoch_index[0] == best_j and best_j != 50 and best < 1e5
+
+
+def test_running_scatter_is_astropy_mad_std_bit_for_bit() -> None:
+    """The running scatter's windows go through robust.mad_sigma, not astropy's own median."""
+    rng = np.random.default_rng(3)
+    flux = rng.normal(0.0, 1e-4, 4000)
+    flux[rng.random(flux.size) < 0.05] = np.nan
+    flux[1200:1500] = np.nan  # a gap wider than the window: windows with too few points
+    window = 98
+    step = int(window * NOISE_STEP_FRACTION)
+    padded = np.concatenate([np.full(49, np.nan), flux, np.full(49, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)[: flux.size : step]
+    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
+        expected = mad_std(windows, axis=1, ignore_nan=True)
+    ok = (np.isfinite(windows).sum(axis=1) >= MIN_WINDOW_POINTS) & (expected > 0)
+    centres = np.arange(0, flux.size, step)
+    reference = np.interp(np.arange(flux.size), centres[ok], expected[ok])
+    assert np.array_equal(_running_scatter(flux, window), reference)

@@ -14,6 +14,8 @@ from astropy.stats import mad_std
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import median_filter
 
+from transit_classifier.robust import mad_sigma
+
 NOISE_WINDOW_DAYS = 2.0
 """Running-scatter window: long against transits (<= 13 h) but short against noise drifts."""
 
@@ -52,7 +54,12 @@ class SingleEventStats:
 
 
 def _running_scatter(flux: np.ndarray, window: int) -> np.ndarray:
-    """Robust (MAD) scatter in a centred window, vectorised over a strided set of windows."""
+    """Robust (MAD) scatter in a centred window, vectorised over a strided set of windows.
+
+    The windows' ``mad_std`` goes through :func:`~transit_classifier.robust.mad_sigma` (the
+    same floats, one sort for all windows): numpy's NaN-aware median of many short windows
+    with gaps was the search's largest cost after the fold (``bench/RESULTS.md``).
+    """
     with warnings.catch_warnings(action="ignore", category=RuntimeWarning):  # all-gap windows
         return _scatter(flux, window)
 
@@ -66,7 +73,7 @@ def _scatter(flux: np.ndarray, window: int) -> np.ndarray:
     step = max(1, int(window * NOISE_STEP_FRACTION))
     windows = sliding_window_view(padded, window)[:n:step]  # window i is centred on cadence i
     centres = np.arange(0, n, step)
-    scatter = mad_std(windows, axis=1, ignore_nan=True)
+    scatter = mad_sigma(windows, axis=1)
     enough = np.isfinite(windows).sum(axis=1) >= MIN_WINDOW_POINTS
     ok = enough & np.isfinite(scatter) & (scatter > 0)
     if not ok.any():
