@@ -18,6 +18,7 @@ from common import record, table
 
 from transit_classifier.judge.baseline import BaselineSearch  # noqa: E402
 from transit_classifier.params import load_params  # noqa: E402
+from transit_classifier.simulate.settings import SimulateSettings  # noqa: E402
 from transit_classifier.simulate.synthetic import simulate  # noqa: E402
 
 WORKERS = 2
@@ -41,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     labels = (np.arange(args.n) % 10 == 0).astype(np.int64)  # 10 % transits
-    flux, _ = simulate(params, labels, np.random.default_rng(0))
+    flux, _ = simulate(SimulateSettings.from_params(params), labels, np.random.default_rng(0))
     _time(params, "tls", flux[:1])  # load TLS's compiled kernels outside the timing
     rows = []
     for method, subset in (("bls", flux), ("tls", flux[: args.n_tls])):

@@ -14,12 +14,13 @@ import numpy as np
 from common import record, table
 
 from transit_classifier.params import load_params  # noqa: E402
+from transit_classifier.simulate.settings import SimulateSettings  # noqa: E402
 from transit_classifier.simulate.synthetic import simulate  # noqa: E402
 
 
 def _time(params: dict, labels: np.ndarray) -> float:
     start = time.perf_counter()
-    simulate(params, labels, np.random.default_rng(0))
+    simulate(SimulateSettings.from_params(params), labels, np.random.default_rng(0))
     return time.perf_counter() - start
 
 

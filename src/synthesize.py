@@ -1,18 +1,18 @@
 """Stage `synthesize`: simulated Kepler long-cadence light curves with and without transits."""
 
 from transit_classifier import stage
-from transit_classifier.cadence import time_grid
 from transit_classifier.io import atomic_dir, save_figure, save_npz, write_csv
 from transit_classifier.params import load_params
 from transit_classifier.simulate.figures import synthetic_examples
+from transit_classifier.simulate.settings import SimulateSettings
 from transit_classifier.simulate.synthetic import synthesize_dataset
 
 
 def main() -> None:
     paths = stage.paths(__doc__, "out", "plot")
-    params = load_params()
-    flux, meta = synthesize_dataset(params)
-    time = time_grid(params)
+    sim = SimulateSettings.from_params(load_params())
+    flux, meta = synthesize_dataset(sim)
+    time = sim.time()
     with atomic_dir(paths.out) as tmp:
         save_npz(tmp / "lightcurves.npz", flux=flux, time=time)
         write_csv(tmp / "metadata.csv", meta)

@@ -43,6 +43,7 @@ from transit_classifier.params import load_params, window_days  # noqa: E402
 from transit_classifier.seeding import make_rng  # noqa: E402
 from transit_classifier.signal.preprocess import flatten_all, preprocess  # noqa: E402
 from transit_classifier.simulate import injection  # noqa: E402
+from transit_classifier.simulate.settings import SimulateSettings  # noqa: E402
 
 OUT = Path("reports/white_noise_recall.md")
 NOISE_PPM = 100.0  # any level: depths follow each host's measured noise
@@ -63,9 +64,8 @@ def injected(params: dict, settings: dict, per_bin: int) -> injection.Injected:
     rng = make_rng(params["seed"], "white_noise_recall", "inject")
     target = injection.uniform_in_bins(edges, per_bin, rng)
     hosts = white_noise(params, target.size, "hosts")
-    bank = injection.make_bank(
-        params, params["inject"]["bank_size"], rng, params["synthetic"]["period_days"]
-    )
+    sim = SimulateSettings.from_params(params)
+    bank = injection.make_bank(sim, params["inject"]["bank_size"], rng, sim.period_days)
     flats = flatten_all(hosts, settings)
     return injection.inject(hosts, flats, bank, target, rng, np.arange(target.size), settings)
 

@@ -12,6 +12,7 @@ from transit_classifier.params import load_params
 from transit_classifier.seeding import make_rng
 from transit_classifier.signal.preprocess import PreprocessSettings, preprocess
 from transit_classifier.simulate import injection
+from transit_classifier.simulate.settings import SimulateSettings
 from transit_classifier.simulate.synthetic import simulate
 
 LENGTH = 1000
@@ -27,14 +28,18 @@ def params() -> dict:
 
 @pytest.fixture(scope="module")
 def hosts(params: dict) -> epochs.Hosts:
-    flux, _ = simulate(params, np.zeros(30, np.int64), make_rng(0, "hosts"))
+    flux, _ = simulate(
+        SimulateSettings.from_params(params), np.zeros(30, np.int64), make_rng(0, "hosts")
+    )
     real = np.arange(30) % 3 == 0
     return epochs.Hosts.from_flux(flux, real, PreprocessSettings.from_params(params))
 
 
 @pytest.fixture(scope="module")
 def bank(params: dict) -> injection.Bank:
-    return injection.make_bank(params, 32, make_rng(0, "bank"), [0.8, 12.0])
+    return injection.make_bank(
+        SimulateSettings.from_params(params), 32, make_rng(0, "bank"), [0.8, 12.0]
+    )
 
 
 def base_set(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +106,9 @@ def test_training_seed_changes_only_the_draws(params, hosts, bank) -> None:
 
 
 def test_validation_set_adds_fixed_injections_and_real_negatives(params) -> None:
-    flux, _ = simulate(params, np.zeros(10, np.int64), make_rng(3, "val"))
+    flux, _ = simulate(
+        SimulateSettings.from_params(params), np.zeros(10, np.int64), make_rng(3, "val")
+    )
     X_base, y_base = base_set(10)
     val = {
         "X": X_base,
@@ -110,14 +117,20 @@ def test_validation_set_adds_fixed_injections_and_real_negatives(params) -> None
         "flux": flux,
     }
     real_val = {"flux": flux[:6], "y": np.array([0, 0, 0, 1, 0, 0])}
-    X, y = epochs.validation_set(val, real_val, params, 12, *stage_settings(params))
+    X, y = epochs.validation_set(
+        val, real_val, SimulateSettings.from_params(params), 12, *stage_settings(params)
+    )
     assert len(y) == 10 + 12 + 5 and y.sum() == y_base.sum() + 12
-    X2, y2 = epochs.validation_set(val, real_val, params, 12, *stage_settings(params))
+    X2, y2 = epochs.validation_set(
+        val, real_val, SimulateSettings.from_params(params), 12, *stage_settings(params)
+    )
     np.testing.assert_array_equal(X, X2)
 
 
 def test_validation_flux_is_the_validation_set_before_preprocessing(params) -> None:
-    flux, _ = simulate(params, np.zeros(10, np.int64), make_rng(3, "val"))
+    flux, _ = simulate(
+        SimulateSettings.from_params(params), np.zeros(10, np.int64), make_rng(3, "val")
+    )
     settings = PreprocessSettings.from_params(params)
     val = {
         "X": preprocess(flux, settings),
@@ -126,7 +139,9 @@ def test_validation_flux_is_the_validation_set_before_preprocessing(params) -> N
         "flux": flux,
     }
     real_val = {"flux": flux[:6], "y": np.array([0, 0, 0, 1, 0, 0])}
-    X, y = epochs.validation_set(val, real_val, params, 12, *stage_settings(params))
+    X, y = epochs.validation_set(
+        val, real_val, SimulateSettings.from_params(params), 12, *stage_settings(params)
+    )
     raw, y_raw, origin = epochs.validation_flux(val, real_val, params, count=12)
     np.testing.assert_array_equal(y, y_raw)
     np.testing.assert_array_equal(preprocess(raw, settings), X)

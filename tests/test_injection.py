@@ -9,7 +9,8 @@ from transit_classifier.params import load_params
 from transit_classifier.seeding import make_rng
 from transit_classifier.signal.preprocess import PreprocessSettings, flatten_all
 from transit_classifier.simulate import injection
-from transit_classifier.simulate.synthetic import simulate, white_noise_only
+from transit_classifier.simulate.settings import SimulateSettings
+from transit_classifier.simulate.synthetic import simulate
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,9 @@ def params() -> dict:
 
 @pytest.fixture(scope="module")
 def bank(params: dict) -> injection.Bank:
-    return injection.make_bank(params, 64, make_rng(0, "test-bank"), [0.8, 12.0])
+    return injection.make_bank(
+        SimulateSettings.from_params(params), 64, make_rng(0, "test-bank"), [0.8, 12.0]
+    )
 
 
 def test_bank_shapes_are_unit_depth_transit_trains(bank: injection.Bank) -> None:
@@ -62,7 +65,9 @@ def test_inject_reaches_the_target_mes_remeasured_after_injection(
     params: dict, bank: injection.Bank
 ) -> None:
     settings = PreprocessSettings.from_params(params)
-    hosts, _ = simulate(params, np.zeros(40, np.int64), make_rng(1, "hosts"))
+    hosts, _ = simulate(
+        SimulateSettings.from_params(params), np.zeros(40, np.int64), make_rng(1, "hosts")
+    )
     hosts = hosts.astype(np.float64)
     flats = flatten_all(hosts, settings)
     assert flats.shape == (2, 40, 1000)  # one flattening per detrending window
@@ -90,7 +95,7 @@ def test_inject_reaches_the_target_mes_remeasured_after_injection(
 def test_inject_is_deterministic_and_skips_hosts_whose_gaps_hide_transits(
     params: dict, bank: injection.Bank
 ) -> None:
-    quiet = white_noise_only(params)
+    quiet = SimulateSettings.from_params(params).white_noise_only()
     hosts, _ = simulate(quiet, np.zeros(6, np.int64), make_rng(5, "hosts"))
     hosts = hosts.astype(np.float64)
     hosts[0, :] = np.nan
@@ -122,7 +127,12 @@ def test_long_transits_are_measured_on_the_long_detrending() -> None:
 
 
 def test_bank_reaches_long_periods_and_long_durations(params: dict) -> None:
-    bank = injection.make_bank(params, 200, make_rng(9, "wide"), params["inject"]["period_days"])
+    bank = injection.make_bank(
+        SimulateSettings.from_params(params),
+        200,
+        make_rng(9, "wide"),
+        params["inject"]["period_days"],
+    )
     assert bank.meta["period_days"].max() > 50
     assert bank.meta["duration_hours"].max() > 8  # temperate planets: Kepler-90 h lasts 14.5 h
     assert (bank.shapes.max(axis=1) == 1).all()

@@ -12,6 +12,7 @@ from transit_classifier.errors import UserError
 from transit_classifier.learn import augmentation, dataset
 from transit_classifier.params import validate
 from transit_classifier.signal.preprocess import PreprocessSettings, fill_gaps, preprocess
+from transit_classifier.simulate.settings import SimulateSettings
 from transit_classifier.simulate.synthetic import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +58,7 @@ def _synthetic(params, rng):
     neg = params["dataset"]["synthetic_negatives"]
     pos = round(neg * params["dataset"]["transit_ratio"])
     labels = rng.permutation(np.r_[np.zeros(neg), np.ones(pos)].astype(int))
-    flux, meta = simulate(params, labels, rng)
+    flux, meta = simulate(SimulateSettings.from_params(params), labels, rng)
     meta.insert(0, "id", [f"syn-{i:06d}" for i in range(len(labels))])
     return flux, meta
 

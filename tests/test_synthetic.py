@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import subprocess
+from dataclasses import FrozenInstanceError, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from transit_classifier.io import save_figure, save_npz, write_csv
 from transit_classifier.params import load_params
 from transit_classifier.simulate import noise, orbits, synthetic, transits
 from transit_classifier.simulate.figures import synthetic_examples
+from transit_classifier.simulate.settings import SimulateSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = load_params(ROOT / "params.yaml")
@@ -30,9 +32,14 @@ def params() -> dict:
     return small
 
 
+def sim(params: dict) -> SimulateSettings:
+    """The settings a stage builds once from ``params``."""
+    return SimulateSettings.from_params(params)
+
+
 @pytest.fixture
-def quiet(params) -> dict:
-    return synthetic.white_noise_only(params)
+def quiet(params) -> SimulateSettings:
+    return sim(params).white_noise_only()
 
 
 def _epochs(row, time: np.ndarray, neighbours: bool = False) -> np.ndarray:
@@ -61,7 +68,7 @@ def test_noiseless_positive_depth_matches_target_and_dips_at_epochs(quiet):
     rng = np.random.default_rng(0)
     flux, meta = synthetic.simulate(quiet, np.ones(n, int), rng, snr=target)
     model = transits.transit_models(quiet, meta)
-    time = time_grid(quiet)
+    time = quiet.time()
     cadence = time[1] - time[0]
     # The recorded depth is the noiseless model's, and meets the SNR definition.
     assert np.allclose((1 - model.min(axis=1)) * 1e6, meta["depth_ppm"], rtol=1e-9)
@@ -104,7 +111,7 @@ def test_every_positive_keeps_complete_transits_clear_of_gaps(params):
     params["synthetic"]["min_transits"] = 2
     params["synthetic"]["gap_probability"] = 1.0
     n = 40
-    flux, meta = synthetic.simulate(params, np.ones(n, int), np.random.default_rng(2))
+    flux, meta = synthetic.simulate(sim(params), np.ones(n, int), np.random.default_rng(2))
     time = time_grid(params)
     assert (meta["n_transits"] >= 2).all()
     assert (meta["gap_length_days"] > 0).mean() > 0.9
@@ -119,7 +126,7 @@ def test_every_positive_keeps_complete_transits_clear_of_gaps(params):
 
 def test_nuisances_are_present_and_shared_by_both_classes(params):
     labels = np.array([0, 1] * 40)
-    flux, meta = synthetic.simulate(params, labels, np.random.default_rng(3))
+    flux, meta = synthetic.simulate(sim(params), labels, np.random.default_rng(3))
     for label in (0, 1):
         rows = meta["label"] == label
         assert np.isnan(flux[rows.to_numpy()]).any(axis=1).mean() > 0.2
@@ -133,7 +140,7 @@ def test_nuisances_are_present_and_shared_by_both_classes(params):
 def test_counts_and_shuffle_per_ratio(params, ratio, positives):
     params["dataset"]["synthetic_negatives"] = 200
     params["dataset"]["transit_ratio"] = ratio
-    flux, meta = synthetic.synthesize_dataset(params)
+    flux, meta = synthetic.synthesize_dataset(sim(params))
     assert flux.shape == (200 + positives, 1000)
     assert meta["label"].sum() == positives
     assert list(meta["id"][:2]) == ["syn-000000", "syn-000001"]
@@ -146,33 +153,33 @@ def test_no_positives_is_a_user_error(params):
     params["dataset"]["synthetic_negatives"] = 10
     params["dataset"]["transit_ratio"] = 0.01
     with pytest.raises(UserError, match="no positives"):
-        synthetic.synthesize_dataset(params)
+        synthetic.synthesize_dataset(sim(params))
 
 
 def test_same_seed_same_bytes(params, tmp_path):
-    first, meta1 = synthetic.synthesize_dataset(params)
-    second, meta2 = synthetic.synthesize_dataset(params)
+    first, meta1 = synthetic.synthesize_dataset(sim(params))
+    second, meta2 = synthetic.synthesize_dataset(sim(params))
     save_npz(tmp_path / "a.npz", flux=first)
     save_npz(tmp_path / "b.npz", flux=second)
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     assert meta1.equals(meta2)
     params["seed"] += 1
-    assert not np.array_equal(synthetic.synthesize_dataset(params)[0], first, equal_nan=True)
+    assert not np.array_equal(synthetic.synthesize_dataset(sim(params))[0], first, equal_nan=True)
 
 
 def test_snr_override_sets_snr_and_keeps_stars(params):
     labels = np.array([1, 0] * 10)
-    drawn_flux, drawn = synthetic.simulate(params, labels, np.random.default_rng(4))
+    drawn_flux, drawn = synthetic.simulate(sim(params), labels, np.random.default_rng(4))
     low = np.full(labels.size, 2.0)
-    flux, meta = synthetic.simulate(params, labels, np.random.default_rng(4), snr=low)
+    flux, meta = synthetic.simulate(sim(params), labels, np.random.default_rng(4), snr=low)
     pos = labels == 1
     assert np.allclose(meta.loc[pos, "snr"], 2.0, rtol=0.05)
     assert not np.allclose(drawn.loc[pos, "snr"], 2.0, rtol=0.05)
     # Only the transit changed: same stars, orbits, noise and gaps.
     same = ["period_days", "t0_days", "sigma_ppm", "variability_ppm", "gap_start_days"]
     assert drawn[same].equals(meta[same])
-    untouched = (transits.transit_models(params, meta) == 1) & (
-        transits.transit_models(params, drawn) == 1
+    untouched = (transits.transit_models(sim(params), meta) == 1) & (
+        transits.transit_models(sim(params), drawn) == 1
     )
     assert untouched[pos].mean() > 0.8
     assert np.array_equal(flux[untouched], drawn_flux[untouched], equal_nan=True)
@@ -181,11 +188,11 @@ def test_snr_override_sets_snr_and_keeps_stars(params):
 def test_bad_simulate_inputs(params):
     rng = np.random.default_rng(0)
     with pytest.raises(UserError, match="0 and 1"):
-        synthetic.simulate(params, np.array([0, 2]), rng)
+        synthetic.simulate(sim(params), np.array([0, 2]), rng)
     with pytest.raises(UserError, match="one per label"):
-        synthetic.simulate(params, np.array([0, 1]), rng, snr=np.ones(3))
+        synthetic.simulate(sim(params), np.array([0, 1]), rng, snr=np.ones(3))
     with pytest.raises(UserError, match="> 0"):
-        synthetic.simulate(params, np.array([1, 1]), rng, snr=np.array([5.0, -1.0]))
+        synthetic.simulate(sim(params), np.array([1, 1]), rng, snr=np.array([5.0, -1.0]))
 
 
 SCHEMA_CASES = [
@@ -243,7 +250,7 @@ CROSS_CASES = [
 def test_inconsistent_synthetic_params_are_one_line(params, changes, message):
     params["synthetic"].update(changes)
     with pytest.raises(UserError, match=message) as err:
-        synthetic.simulate(params, np.ones(2, int), np.random.default_rng(0))
+        synthetic.simulate(sim(params), np.ones(2, int), np.random.default_rng(0))
     assert "\n" not in str(err.value)
 
 
@@ -266,7 +273,7 @@ def test_stage_writes_the_library_data_byte_for_byte(tmp_path):
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["synthetic"]
     # The same params in-process give the same bytes: the outputs are reproducible.
     params = load_params(tmp_path / "params.yaml")
-    flux, meta = synthetic.synthesize_dataset(params)
+    flux, meta = synthetic.synthesize_dataset(sim(params))
     time = time_grid(params)
     again = tmp_path / "again"
     save_npz(again / "lightcurves.npz", flux=flux, time=time)
@@ -291,16 +298,16 @@ def test_stage_bad_param_exits_with_one_line(tmp_path):
 
 
 def test_pulsators_beat_at_their_mode_periods(quiet):
-    loud = copy.deepcopy(quiet)
-    loud["synthetic"].update(
+    loud = replace(
+        quiet,
         pulsator_fraction=1.0,
-        pulsation_ppm=[2000.0, 2000.0],
-        pulsation_period_hours=[3.0, 3.0],
-        pulsation_modes=[1, 1],
-        cdpp_ppm=[20.0, 20.0],
+        pulsation_ppm=(2000.0, 2000.0),
+        pulsation_period_hours=(3.0, 3.0),
+        pulsation_modes=(1, 1),
+        cdpp_ppm=(20.0, 20.0),
     )
     flux, meta = synthetic.simulate(loud, np.zeros(4, int), np.random.default_rng(1))
-    time = time_grid(loud)
+    time = loud.time()
     assert (meta["pulsation_ppm"] == 2000.0).all() and (meta["pulsation_modes"] == 1).all()
     # One 3-hour mode of 2000 ppm: rms amplitude / sqrt(2), power peaking at 8 cycles a day.
     assert np.allclose((flux - 1).std(axis=1), 2000e-6 / np.sqrt(2), rtol=0.05)
@@ -310,11 +317,23 @@ def test_pulsators_beat_at_their_mode_periods(quiet):
 
 
 def test_a_share_of_stars_pulsate_in_both_classes(params):
-    syn = params["synthetic"]
+    syn = sim(params)
     stars = noise.draw_stars(syn, 4000, 0.02, np.random.default_rng(2))
     pulsating = stars["pulsation_modes"] > 0
-    assert abs(pulsating.mean() - syn["pulsator_fraction"]) < 0.02
+    assert abs(pulsating.mean() - syn.pulsator_fraction) < 0.02
     assert (stars.loc[~pulsating, "pulsation_ppm"] == 0).all()
-    lo, hi = syn["pulsation_ppm"]
+    lo, hi = syn.pulsation_ppm
     assert stars.loc[pulsating, "pulsation_ppm"].between(lo, hi).all()
-    assert stars.loc[pulsating, "pulsation_modes"].between(*syn["pulsation_modes"]).all()
+    assert stars.loc[pulsating, "pulsation_modes"].between(*syn.pulsation_modes).all()
+
+
+def test_simulate_settings_hold_every_synthetic_key_frozen(params):
+    settings = sim(params)
+    names = {f.name for f in fields(SimulateSettings)}
+    assert set(params["synthetic"]) <= names  # a new params key must reach the physics
+    assert settings.period_days == tuple(params["synthetic"]["period_days"])
+    np.testing.assert_array_equal(settings.time(), time_grid(params))
+    with pytest.raises(FrozenInstanceError):
+        settings.snr = (1.0, 2.0)  # type: ignore[misc]
+    wide = settings.with_periods([0.8, 400.0])
+    assert wide.period_days == (0.8, 400.0) and settings.period_days != wide.period_days

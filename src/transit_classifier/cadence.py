@@ -25,4 +25,15 @@ def time_grid(params: dict[str, Any]) -> np.ndarray:
     [0.0, 0.5, 1.0]
     """
     ds = params["dataset"]
-    return np.arange(ds["window_length"]) * (ds["cadence_minutes"] / MINUTES_PER_DAY)
+    return cadence_grid(ds["window_length"], ds["cadence_minutes"])
+
+
+def cadence_grid(length: int, cadence_minutes: float) -> np.ndarray:
+    """``length`` cadence mid-times in days from 0, ``cadence_minutes`` apart.
+
+    Examples
+    --------
+    >>> cadence_grid(3, 720.0).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    return np.arange(length) * (cadence_minutes / MINUTES_PER_DAY)

@@ -19,6 +19,7 @@ from transit_classifier.search.flatten import SearchGrid, detrended
 from transit_classifier.simulate.injection import duration_cadences
 from transit_classifier.simulate.injection import mes as mes_of
 from transit_classifier.simulate.orbits import log_uniform, semi_major_axis, transit_offset
+from transit_classifier.simulate.settings import SimulateSettings
 from transit_classifier.simulate.transits import unit_dips
 
 NOMINAL_RP_RS = 0.03  # sets the ingress shape; the depth is then scaled to the MES target
@@ -50,17 +51,17 @@ PERIOD_BINS = {"0p5_to_2": (0.5, 2.0), "2_to_10": (2.0, 10.0), "10_to_40": (10.0
 
 
 def _draw_orbit(
-    time: np.ndarray, syn: dict[str, Any], period: float, rng: np.random.Generator
+    time: np.ndarray, sim: SimulateSettings, period: float, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
     """One planet's orbit and star for batman (arrays of one, as ``unit_dips`` takes)."""
-    density = rng.uniform(*syn["stellar_density_cgs"], 1)
+    density = rng.uniform(*sim.stellar_density_cgs, 1)
     return {
         "period_days": np.array([period]),
         "t0_days": time[0] + rng.uniform(0, period, 1),
         "a_rs": semi_major_axis(np.array([period]), density),
-        "u1": rng.uniform(*syn["limb_darkening_u1"], 1),
-        "u2": rng.uniform(*syn["limb_darkening_u2"], 1),
-        "impact_fraction": rng.uniform(*syn["impact_fraction"], 1),
+        "u1": rng.uniform(*sim.limb_darkening_u1, 1),
+        "u2": rng.uniform(*sim.limb_darkening_u2, 1),
+        "impact_fraction": rng.uniform(*sim.impact_fraction, 1),
     }
 
 
@@ -69,7 +70,7 @@ def inject_one(
     flat_host: SearchGrid,
     target_mes: float,
     period: float,
-    params: dict[str, Any],
+    sim: SimulateSettings,
     rng: np.random.Generator,
 ) -> Injection | None:
     """``host`` with one transit train whose whole-light-curve MES is ``target_mes``.
@@ -77,10 +78,10 @@ def inject_one(
     ``flat_host`` is the host detrended as the search detrends it; the MES is measured there.
     Returns None when no transit falls on a cadence with data.
     """
-    orbit = _draw_orbit(host.time, params["synthetic"], period, rng)
+    orbit = _draw_orbit(host.time, sim, period, rng)
     k = np.array([NOMINAL_RP_RS])
     b = orbit["impact_fraction"] * (1 - k)
-    shape = unit_dips(host.time, orbit, k, b, params)[0].astype(np.float64)
+    shape = unit_dips(host.time, orbit, k, b, sim)[0].astype(np.float64)
     observed = np.isfinite(host.flux)
     inside = shape > 0
     if not (inside & observed).any():
@@ -121,7 +122,11 @@ def injections(
     params: dict[str, Any],
     rng: np.random.Generator,
 ) -> list[Injection]:
-    """``per_bin`` injections per MES bin into randomly chosen hosts, periods log-uniform."""
+    """``per_bin`` injections per MES bin into randomly chosen hosts, periods log-uniform.
+
+    The synthetic physics' settings are built here, once for every injection.
+    """
+    sim = SimulateSettings.from_params(params)
     flats = [detrended(h, window_days) for h in hosts]
     out: list[Injection] = []
     for lo, hi in mes_bins:
@@ -130,7 +135,7 @@ def injections(
             i = int(rng.integers(len(hosts)))
             period = float(log_uniform(rng, list(periods), 1)[0])
             target = float(rng.uniform(lo, hi))
-            one = inject_one(hosts[i], flats[i], target, period, params, rng)
+            one = inject_one(hosts[i], flats[i], target, period, sim, rng)
             if one is not None:
                 out.append(one)
                 made += 1

@@ -24,6 +24,7 @@ from transit_classifier.signal.preprocess import (
     preprocess,
 )
 from transit_classifier.simulate import injection
+from transit_classifier.simulate.settings import SimulateSettings
 
 from .augmentation import build_training_set
 from .samples import SPLITS, LightCurves
@@ -165,7 +166,8 @@ def build(
     a JSON-ready report and the composition table (before augmentation).
     """
     settings = PreprocessSettings.from_params(params)  # once for the stage
-    syn_mes = injection.synthetic_mes(synthetic_flux, synthetic_meta, params, settings)
+    sim = SimulateSettings.from_params(params)
+    syn_mes = injection.synthetic_mes(synthetic_flux, synthetic_meta, sim, settings)
     syn = synthetic_set(synthetic_flux, synthetic_meta, syn_mes)
     real_windows = with_koi_mes(real_flux, real_time, real_windows, koi, settings)
     real, real_report = select_real(real_flux, real_windows, params)

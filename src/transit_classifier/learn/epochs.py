@@ -34,6 +34,7 @@ from transit_classifier.signal.preprocess import (
 )
 from transit_classifier.simulate import injection
 from transit_classifier.simulate.orbits import log_uniform
+from transit_classifier.simulate.settings import SimulateSettings
 
 from .augmentation import scattered_gaps, with_gaps
 
@@ -217,7 +218,7 @@ def _dataset_class() -> type:
 def validation_extras(
     val: dict[str, np.ndarray],
     real_val: dict[str, np.ndarray],
-    params: dict[str, Any],
+    sim: SimulateSettings,
     count: int,
     inject: InjectSettings,
     settings: PreprocessSettings,
@@ -237,8 +238,8 @@ def validation_extras(
     flux = np.concatenate([val["flux"][syn_neg], real_val["flux"][real_neg]])
     real = np.r_[np.zeros(int(syn_neg.sum()), bool), np.ones(int(real_neg.sum()), bool)]
     hosts = Hosts.from_flux(flux, real, settings)
-    rng = make_rng(params["seed"], "inject", "validation")
-    bank = injection.make_bank(params, max(count // 2, 1), rng, params["synthetic"]["period_days"])
+    rng = make_rng(sim.seed, "inject", "validation")
+    bank = injection.make_bank(sim, max(count // 2, 1), rng, sim.period_days)
     injected, table = injected_flux(hosts, bank, count, inject, rng, settings)
     return injected, hosts, rows[table["host"].to_numpy()]
 
@@ -246,7 +247,7 @@ def validation_extras(
 def validation_set(
     val: dict[str, np.ndarray],
     real_val: dict[str, np.ndarray],
-    params: dict[str, Any],
+    sim: SimulateSettings,
     count: int,
     inject: InjectSettings,
     settings: PreprocessSettings,
@@ -258,7 +259,7 @@ def validation_set(
     (:func:`validation_extras`) makes the stopping criterion track detection
     near the threshold. Every real validation-star negative joins as a negative.
     """
-    injected, hosts, _ = validation_extras(val, real_val, params, count, inject, settings)
+    injected, hosts, _ = validation_extras(val, real_val, sim, count, inject, settings)
     X_inj = preprocess(injected, settings)
     X = np.concatenate([val["X"], X_inj, hosts.X[hosts.real]])
     y = np.concatenate([val["y"], np.ones(count), np.zeros(int(hosts.real.sum()))])
@@ -280,8 +281,9 @@ def validation_flux(
     settings are made here, once, as the train stage makes them.
     """
     inject, settings = InjectSettings.from_params(params), PreprocessSettings.from_params(params)
+    sim = SimulateSettings.from_params(params)
     injected, hosts, injected_origin = validation_extras(
-        val, real_val, params, count, inject, settings
+        val, real_val, sim, count, inject, settings
     )
     real_negatives = hosts.flux[hosts.real]
     flux = np.concatenate([val["flux"], injected, real_negatives])

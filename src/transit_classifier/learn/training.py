@@ -27,6 +27,7 @@ from transit_classifier.io import load_npz
 from transit_classifier.seeding import make_rng
 from transit_classifier.signal.preprocess import PreprocessSettings, channel_names
 from transit_classifier.simulate import injection
+from transit_classifier.simulate.settings import SimulateSettings
 
 from . import epochs
 from .model import build_model
@@ -340,7 +341,7 @@ def summarise(
 
 
 def epoch_source(
-    params: dict[str, Any],
+    sim: SimulateSettings,
     inject: epochs.InjectSettings,
     settings: PreprocessSettings,
     prepared: str | Path,
@@ -352,31 +353,29 @@ def epoch_source(
     hosts_npz = load_npz(f"{prepared}/hosts_train.npz")
     hosts = epochs.Hosts.from_flux(hosts_npz["flux"], hosts_npz["source"] == "real", settings)
     rng = make_rng(inject.seed, "inject", "bank")
-    bank = injection.make_bank(params, inject.bank_size, rng, inject.period_days)
+    bank = injection.make_bank(sim, inject.bank_size, rng, inject.period_days)
     return epochs.EpochSource(base, hosts, bank, inject, settings)
 
 
 def train(
-    params: dict[str, Any],
-    train_settings: TrainSettings,
-    settings: PreprocessSettings,
+    stage: tuple[TrainSettings, SimulateSettings, epochs.InjectSettings, PreprocessSettings],
     prepared: str | Path,
     live_dir: str | Path,
 ) -> tuple[keras.Model, dict[str, Any]]:
     """The ``train`` stage in memory: seeded data and model, fresh injections every epoch.
 
+    ``stage`` holds the settings the stage script built, once, from the params.
     Returns the model at its best validation epoch and its ``metrics/train.json`` record.
     """
-    seed = int(make_rng(params["seed"], "train", train_settings.seed).integers(2**31))
+    train_settings, sim, inject, settings = stage
+    seed = int(make_rng(sim.seed, "train", train_settings.seed).integers(2**31))
     configure_determinism(seed, train_settings.threads)
-    length = params["dataset"]["window_length"]
-    channels = len(channel_names(settings))
-    inject = epochs.InjectSettings.from_params(params)  # once, like ``settings``
-    source = epoch_source(params, inject, settings, prepared, length, channels)
+    length, channels = sim.window_length, len(channel_names(settings))
+    source = epoch_source(sim, inject, settings, prepared, length, channels)
     data = epochs.injection_dataset(source, train_settings.batch_size)
     val_npz = [load_npz(f"{prepared}/{name}.npz") for name in ("val", "real_val")]
     count = train_settings.validation_injections
-    val = epochs.validation_set(*val_npz, params, count, inject, settings)
+    val = epochs.validation_set(*val_npz, sim, count, inject, settings)
     with distribution_scope(train_settings.distribute):
         model = build_model(length, train_settings, channels)
         compile_model(model, train_settings, len(data))

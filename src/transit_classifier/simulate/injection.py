@@ -27,8 +27,8 @@ MES ``m`` at false-alarm threshold ``z`` with probability ``Phi(m - z)``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,7 @@ from transit_classifier.signal.preprocess import (
 )
 
 from .orbits import transit_offset
+from .settings import SimulateSettings
 
 MAX_DEPTH = 0.05  # injected depths stay planetary (Rp/R* ~ 0.22) even in very noisy hosts
 MIN_OBSERVED = 2  # fewer observed in-transit cadences is no transit at long cadence
@@ -63,7 +64,7 @@ class Bank:
 
 
 def make_bank(
-    params: dict[str, Any], size: int, rng: np.random.Generator, period_days: list[float]
+    sim: SimulateSettings, size: int, rng: np.random.Generator, period_days: Sequence[float]
 ) -> Bank:
     """A seeded bank of ``size`` batman transit trains with the synthesize stage's physics.
 
@@ -73,9 +74,8 @@ def make_bank(
     """
     from .transits import transit_shapes
 
-    ranged = {**params, "synthetic": {**params["synthetic"], "period_days": list(period_days)}}
-    depth = (50.0, params["synthetic"]["max_depth_ppm"])
-    shapes, meta = transit_shapes(ranged, size, rng, depth)
+    depth = (50.0, sim.max_depth_ppm)
+    shapes, meta = transit_shapes(sim.with_periods(period_days), size, rng, depth)
     return Bank(shapes, meta)
 
 
@@ -295,7 +295,7 @@ def expected_koi_mes(
 
 
 def synthetic_mes(
-    flux: np.ndarray, meta: pd.DataFrame, params: dict[str, Any], settings: SettingsLike
+    flux: np.ndarray, meta: pd.DataFrame, sim: SimulateSettings, settings: SettingsLike
 ) -> np.ndarray:
     """MES-like SNR of the synthesize stage's positives (NaN for negatives).
 
@@ -309,7 +309,7 @@ def synthetic_mes(
     positive = np.flatnonzero(meta["label"].to_numpy() == 1)
     if not positive.size:
         return out
-    profile = 1.0 - transit_models(params, meta.iloc[positive])
+    profile = 1.0 - transit_models(sim, meta.iloc[positive])
     cadence_days = PreprocessSettings.of(settings).cadence_days
     hours = meta["duration_hours"].to_numpy()[positive]
     n_dur = np.maximum(np.rint(hours / 24.0 / cadence_days), 1).astype(np.int64)

@@ -10,13 +10,12 @@ identical for positives and negatives.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from numpy.polynomial import legendre
 
 from .orbits import log_uniform
+from .settings import SimulateSettings
 
 CDPP_HOURS = 6.5
 AMPLITUDE_FLOOR_PPM = 10.0  # amplitudes are log-uniform above this, ~uniform below
@@ -37,25 +36,25 @@ def _amplitude(rng: np.random.Generator, bounds: list[float], n: int) -> np.ndar
 
 
 def draw_stars(
-    syn: dict[str, Any], n: int, cadence_days: float, rng: np.random.Generator
+    syn: SimulateSettings, n: int, cadence_days: float, rng: np.random.Generator
 ) -> pd.DataFrame:
     """Noise level and nuisance parameters of ``n`` stars (both classes alike)."""
-    cdpp = log_uniform(rng, syn["cdpp_ppm"], n)
+    cdpp = log_uniform(rng, syn.cdpp_ppm, n)
     sigma = cdpp * np.sqrt(CDPP_HOURS / (cadence_days * 24))
-    pulsating = rng.uniform(0, 1, n) < syn["pulsator_fraction"]
-    modes = syn["pulsation_modes"]
+    pulsating = rng.uniform(0, 1, n) < syn.pulsator_fraction
+    modes = syn.pulsation_modes
     return pd.DataFrame(
         {
             "sigma_ppm": sigma,
             "cdpp_ppm": cdpp,
-            "red_noise_ppm": sigma * rng.uniform(*syn["red_noise_ratio"], n),
-            "red_noise_timescale_hours": log_uniform(rng, syn["red_noise_timescale_hours"], n),
-            "variability_ppm": _amplitude(rng, syn["variability_ppm"], n),
-            "rotation_period_days": log_uniform(rng, syn["rotation_period_days"], n),
-            "granulation_ppm": _amplitude(rng, syn["granulation_ppm"], n),
-            "granulation_timescale_hours": log_uniform(rng, syn["granulation_timescale_hours"], n),
-            "trend_ppm": _amplitude(rng, syn["trend_ppm"], n),
-            "pulsation_ppm": np.where(pulsating, _amplitude(rng, syn["pulsation_ppm"], n), 0.0),
+            "red_noise_ppm": sigma * rng.uniform(*syn.red_noise_ratio, n),
+            "red_noise_timescale_hours": log_uniform(rng, syn.red_noise_timescale_hours, n),
+            "variability_ppm": _amplitude(rng, syn.variability_ppm, n),
+            "rotation_period_days": log_uniform(rng, syn.rotation_period_days, n),
+            "granulation_ppm": _amplitude(rng, syn.granulation_ppm, n),
+            "granulation_timescale_hours": log_uniform(rng, syn.granulation_timescale_hours, n),
+            "trend_ppm": _amplitude(rng, syn.trend_ppm, n),
+            "pulsation_ppm": np.where(pulsating, _amplitude(rng, syn.pulsation_ppm, n), 0.0),
             "pulsation_modes": np.where(pulsating, rng.integers(modes[0], modes[1] + 1, n), 0),
         }
     )
@@ -68,7 +67,7 @@ def _overlaps(lo: np.ndarray, hi: np.ndarray, centre: np.ndarray, half: np.ndarr
 
 
 def draw_gaps(
-    syn: dict[str, Any],
+    syn: SimulateSettings,
     time: np.ndarray,
     protect: np.ndarray,
     half: np.ndarray,
@@ -82,8 +81,8 @@ def draw_gaps(
     """
     n, size = protect.shape[0], time.size
     cadence = time[1] - time[0]
-    wanted = rng.uniform(0, 1, n) < syn["gap_probability"]
-    length = np.rint(rng.uniform(*syn["gap_length_days"], n) / cadence).astype(np.int64)
+    wanted = rng.uniform(0, 1, n) < syn.gap_probability
+    length = np.rint(rng.uniform(*syn.gap_length_days, n) / cadence).astype(np.int64)
     length = np.where(wanted, np.minimum(length, size), 0)
     start = np.zeros(n, dtype=np.int64)
     todo = length > 0
@@ -129,7 +128,7 @@ def _rotation(stars: pd.DataFrame, time: np.ndarray, rng: np.random.Generator) -
 
 
 def _pulsation(
-    syn: dict[str, Any], stars: pd.DataFrame, time: np.ndarray, rng: np.random.Generator
+    syn: SimulateSettings, stars: pd.DataFrame, time: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """Beating pulsation modes: delta Scuti p-modes, sdB and gamma Dor g-modes.
 
@@ -140,11 +139,11 @@ def _pulsation(
     ``studies/decision_rules.py``). ``pulsation_ppm`` is shared among the
     star's modes by a flat Dirichlet draw.
     """
-    n, most = len(stars), syn["pulsation_modes"][1]
+    n, most = len(stars), syn.pulsation_modes[1]
     active = np.arange(most) < stars["pulsation_modes"].to_numpy()[:, None]
     shares = rng.gamma(1.0, 1.0, (n, most)) * active
     shares /= np.where(active.any(axis=1), shares.sum(axis=1), 1.0)[:, None]
-    freq = 24.0 / log_uniform(rng, syn["pulsation_period_hours"], n * most).reshape(n, most)
+    freq = 24.0 / log_uniform(rng, syn.pulsation_period_hours, n * most).reshape(n, most)
     phases = rng.uniform(0, 2 * np.pi, (n, most))
     waves = np.sin(2 * np.pi * freq[:, :, None] * time + phases[:, :, None])
     amplitude = stars["pulsation_ppm"].to_numpy()[:, None] * 1e-6 * shares
@@ -161,19 +160,19 @@ def _trend(amplitude_ppm: np.ndarray, time: np.ndarray, rng: np.random.Generator
 
 
 def _outliers(
-    syn: dict[str, Any], sigma: np.ndarray, size: int, rng: np.random.Generator
+    syn: SimulateSettings, sigma: np.ndarray, size: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Sparse spikes (cosmic rays mostly positive), ``outlier_sigma`` times the white noise."""
-    hit = rng.uniform(0, 1, (sigma.size, size)) < syn["outlier_fraction"]
+    hit = rng.uniform(0, 1, (sigma.size, size)) < syn.outlier_fraction
     rows = np.nonzero(hit)[0]
-    sign = np.where(rng.uniform(0, 1, rows.size) < syn["outlier_positive_fraction"], 1.0, -1.0)
+    sign = np.where(rng.uniform(0, 1, rows.size) < syn.outlier_positive_fraction, 1.0, -1.0)
     spikes = np.zeros((sigma.size, size))
-    spikes[hit] = sign * rng.uniform(*syn["outlier_sigma"], rows.size) * sigma[rows]
+    spikes[hit] = sign * rng.uniform(*syn.outlier_sigma, rows.size) * sigma[rows]
     return spikes
 
 
 def nuisances(
-    syn: dict[str, Any],
+    syn: SimulateSettings,
     stars: pd.DataFrame,
     time: np.ndarray,
     rng: np.random.Generator,

@@ -15,6 +15,8 @@ import numpy as np
 
 from transit_classifier.cadence import SECONDS_PER_DAY
 
+from .settings import SimulateSettings
+
 G_CGS = 6.674e-8
 
 
@@ -112,28 +114,28 @@ def log_uniform(rng: np.random.Generator, bounds: list[float], n: int) -> np.nda
 
 
 def draw_orbits(
-    syn: dict[str, Any], time: np.ndarray, n: int, rng: np.random.Generator
+    syn: SimulateSettings, time: np.ndarray, n: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
     """Orbit, star and target SNR of ``n`` planets, with a mid-transit time ``t0``.
 
     ``t0`` is uniform over one period, shifted so that the ``min_transits``
     transits from ``t0`` on are complete for any Rp/R* (T14 bounded with k = 1).
     """
-    period = log_uniform(rng, syn["period_days"], n)
-    density = rng.uniform(*syn["stellar_density_cgs"], n)
+    period = log_uniform(rng, syn.period_days, n)
+    density = rng.uniform(*syn.stellar_density_cgs, n)
     a_rs = semi_major_axis(period, density)
     t14_max = max_duration(period, a_rs)
     first = time[0] + t14_max / 2
-    last = time[-1] - t14_max / 2 - (syn["min_transits"] - 1) * period
+    last = time[-1] - t14_max / 2 - (syn.min_transits - 1) * period
     t0 = first + rng.uniform(0, 1, n) * np.minimum(period, last - first)
     return {
         "period_days": period,
         "stellar_density_cgs": density,
         "a_rs": a_rs,
-        "u1": rng.uniform(*syn["limb_darkening_u1"], n),
-        "u2": rng.uniform(*syn["limb_darkening_u2"], n),
-        "impact_fraction": rng.uniform(*syn["impact_fraction"], n),
-        "snr": log_uniform(rng, syn["snr"], n),
+        "u1": rng.uniform(*syn.limb_darkening_u1, n),
+        "u2": rng.uniform(*syn.limb_darkening_u2, n),
+        "impact_fraction": rng.uniform(*syn.impact_fraction, n),
+        "snr": log_uniform(rng, syn.snr, n),
         "t0_days": t0,
         "t14_max": t14_max,
     }

@@ -32,19 +32,18 @@ planets, :mod:`~transit_classifier.simulate.noise` the stars and their gaps, and
 
 from __future__ import annotations
 
-import copy
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from transit_classifier.cadence import time_grid
 from transit_classifier.errors import UserError
 from transit_classifier.seeding import make_rng
 
 from .noise import draw_gaps, draw_stars, nuisances
 from .orbits import count_complete, draw_orbits, max_duration, semi_major_axis
+from .settings import SimulateSettings
 from .transits import solve_transits
 
 MIN_A_RS = 2.0  # a closer orbit would graze the star's surface
@@ -85,14 +84,6 @@ META_COLUMNS = [
     "gap_length_days",
     "n_outliers",
 ]
-# Ranges zeroed by :func:`white_noise_only`: everything but white noise and the transit.
-NUISANCE_RANGES = (
-    "red_noise_ratio",
-    "variability_ppm",
-    "granulation_ppm",
-    "trend_ppm",
-    "pulsation_ppm",
-)
 
 
 def _fail(key: str, why: str, fix: str) -> NoReturn:
@@ -100,7 +91,7 @@ def _fail(key: str, why: str, fix: str) -> NoReturn:
     raise UserError(f"params.yaml: synthetic.{key} {why}; {fix}")
 
 
-def check_params(params: dict[str, Any]) -> None:
+def check_params(sim: SimulateSettings) -> None:
     """Cross-key rules the per-key schema cannot express.
 
     Raises
@@ -111,22 +102,21 @@ def check_params(params: dict[str, Any]) -> None:
         ``min_transits`` complete transits in the window, limb darkening gives a
         negative or limb-brightened disc, or a gap could swallow half the window.
     """
-    syn = params["synthetic"]
-    time = time_grid(params)
+    time = sim.time()
     span = time[-1] - time[0]
-    _check_orbits(syn, span)
-    _check_limb_darkening(syn)
-    if syn["gap_length_days"][1] > span / 2:
+    _check_orbits(sim, span)
+    _check_limb_darkening(sim)
+    if sim.gap_length_days[1] > span / 2:
         _fail(
             "gap_length_days",
-            f"maximum {syn['gap_length_days'][1]} d exceeds half the {span:.1f}-day window",
+            f"maximum {sim.gap_length_days[1]} d exceeds half the {span:.1f}-day window",
             f"keep it at most {span / 2:.1f} d",
         )
 
 
-def _check_orbits(syn: dict[str, Any], span: float) -> None:
+def _check_orbits(sim: SimulateSettings, span: float) -> None:
     """The closest orbit clears its star; the longest fits ``min_transits`` transits."""
-    (p_lo, p_hi), (rho_lo, _) = syn["period_days"], syn["stellar_density_cgs"]
+    (p_lo, p_hi), (rho_lo, _) = sim.period_days, sim.stellar_density_cgs
     a_min = float(semi_major_axis(p_lo, rho_lo))
     if a_min < MIN_A_RS:
         _fail(
@@ -135,7 +125,7 @@ def _check_orbits(syn: dict[str, Any], span: float) -> None:
             f"{a_min:.2f} < {MIN_A_RS}",
             "raise the minimum period or density",
         )
-    m = syn["min_transits"]
+    m = sim.min_transits
     need = (m - 1) * p_hi + float(max_duration(p_hi, semi_major_axis(p_hi, rho_lo)))
     if need > span:
         _fail(
@@ -146,9 +136,9 @@ def _check_orbits(syn: dict[str, Any], span: float) -> None:
         )
 
 
-def _check_limb_darkening(syn: dict[str, Any]) -> None:
+def _check_limb_darkening(sim: SimulateSettings) -> None:
     """The quadratic law stays positive and limb-darkened over the whole drawn range."""
-    (u1_lo, u1_hi), (u2_lo, u2_hi) = syn["limb_darkening_u1"], syn["limb_darkening_u2"]
+    (u1_lo, u1_hi), (u2_lo, u2_hi) = sim.limb_darkening_u1, sim.limb_darkening_u2
     if u1_hi + u2_hi > 1:
         _fail(
             "limb_darkening_u2",
@@ -161,22 +151,6 @@ def _check_limb_darkening(syn: dict[str, Any]) -> None:
             f"minimum {u2_lo} with u1 minimum {u1_lo} makes the limb brighter than the centre",
             "keep min u1 + 2 * min u2 >= 0",
         )
-
-
-def white_noise_only(params: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``params`` whose light curves hold only the transit and white noise.
-
-    Red noise, rotation, granulation, pulsation, trends, gaps and outliers are switched off,
-    so ``flux - transit_models(...)`` is pure Gaussian noise of the recorded
-    ``sigma_ppm``: the tests use this to check the physics directly.
-    """
-    quiet = copy.deepcopy(params)
-    syn = quiet["synthetic"]
-    for key in NUISANCE_RANGES:
-        syn[key] = [0.0, 0.0]
-    syn["gap_probability"] = 0.0
-    syn["outlier_fraction"] = 0.0
-    return quiet
 
 
 def _check_inputs(labels: np.ndarray, snr: np.ndarray | None) -> None:
@@ -193,7 +167,7 @@ def _check_inputs(labels: np.ndarray, snr: np.ndarray | None) -> None:
 
 
 def _gaps(
-    syn: dict[str, Any],
+    sim: SimulateSettings,
     time: np.ndarray,
     orbit: dict[str, np.ndarray],
     pos: np.ndarray,
@@ -202,12 +176,12 @@ def _gaps(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gaps as (start, length) in cadences and an (n, L) mask, clear of each positive's
     first ``min_transits`` transits (padded by a cadence)."""
-    m = syn["min_transits"]
+    m = sim.min_transits
     protect = np.full((n, m), np.nan)
     half = np.zeros(n)
     protect[pos] = orbit["t0_days"][:, None] + np.arange(m) * orbit["period_days"][:, None]
     half[pos] = orbit["t14_max"] / 2 + (time[1] - time[0])
-    start, length = draw_gaps(syn, time, protect, half, rng)
+    start, length = draw_gaps(sim, time, protect, half, rng)
     cadence = np.arange(time.size)
     mask = (cadence >= start[:, None]) & (cadence < (start + length)[:, None])
     return start, length, mask
@@ -243,26 +217,25 @@ def _planet_columns(
 
 
 def _simulate_chunk(
-    params: dict[str, Any],
+    sim: SimulateSettings,
     labels: np.ndarray,
     rng: np.random.Generator,
     snr: np.ndarray | None,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Draw stars, orbits and gaps, solve the transits, add nuisances; one chunk of labels."""
-    syn = params["synthetic"]
-    time = time_grid(params)
+    time = sim.time()
     dt = time[1] - time[0]
     pos = np.flatnonzero(labels == 1)
-    stars = draw_stars(syn, labels.size, dt, rng)
+    stars = draw_stars(sim, labels.size, dt, rng)
     sigma = stars["sigma_ppm"].to_numpy() * 1e-6
-    orbit = draw_orbits(syn, time, pos.size, rng)
+    orbit = draw_orbits(sim, time, pos.size, rng)
     if snr is not None:
         orbit["snr"] = snr[pos]
-    gap_start, gap_len, gap = _gaps(syn, time, orbit, pos, labels.size, rng)
+    gap_start, gap_len, gap = _gaps(sim, time, orbit, pos, labels.size, rng)
 
     model = np.ones((labels.size, time.size))
-    model[pos], solved = solve_transits(orbit, sigma[pos], ~gap[pos], time, params)
-    stellar, noise, n_outliers = nuisances(syn, stars, time, rng)
+    model[pos], solved = solve_transits(orbit, sigma[pos], ~gap[pos], time, sim)
+    stellar, noise, n_outliers = nuisances(sim, stars, time, rng)
     flux = model * stellar + noise
     flux[gap] = np.nan
 
@@ -282,7 +255,7 @@ def _simulate_chunk(
 
 
 def simulate(
-    params: dict[str, Any],
+    sim: SimulateSettings,
     labels: np.ndarray,
     rng: np.random.Generator,
     snr: np.ndarray | None = None,
@@ -292,8 +265,8 @@ def simulate(
 
     Parameters
     ----------
-    params
-        The full validated params dict (``dataset`` and ``synthetic`` are read).
+    sim
+        The stage's simulation settings (window grid and ``synthetic`` keys).
     labels
         0/1 array of length n.
     rng
@@ -314,7 +287,7 @@ def simulate(
         One row per light curve with :data:`META_COLUMNS` (no ``id``); transit
         columns are NaN and counts 0 for negatives.
     """
-    check_params(params)
+    check_params(sim)
     labels = np.asarray(labels)
     snr = None if snr is None else np.asarray(snr, dtype=float)
     _check_inputs(labels, snr)
@@ -323,32 +296,31 @@ def simulate(
         for start in range(0, labels.size, CHUNK):
             part = slice(start, start + CHUNK)
             chunk_snr = None if snr is None else snr[part]
-            flux, meta = _simulate_chunk(params, labels[part], rng, chunk_snr)
+            flux, meta = _simulate_chunk(sim, labels[part], rng, chunk_snr)
             fluxes.append(flux)
             metas.append(meta)
             bar.update(flux.shape[0])
-    size = time_grid(params).size
+    size = sim.window_length
     flux = np.concatenate(fluxes) if fluxes else np.empty((0, size), np.float32)
     meta = pd.concat(metas, ignore_index=True) if metas else pd.DataFrame(columns=META_COLUMNS)
     return flux, meta
 
 
-def synthesize_dataset(params: dict[str, Any]) -> tuple[np.ndarray, pd.DataFrame]:
+def synthesize_dataset(sim: SimulateSettings) -> tuple[np.ndarray, pd.DataFrame]:
     """The stage's whole data set: negatives plus ``round(negatives * transit_ratio)`` positives.
 
     Positives are shuffled among negatives with their own seeded stream, so the
     ``id`` order reveals nothing about the label.
     """
-    ds = params["dataset"]
-    n_neg = ds["synthetic_negatives"]
-    n_pos = int(round(n_neg * ds["transit_ratio"]))
+    n_neg = sim.synthetic_negatives
+    n_pos = int(round(n_neg * sim.transit_ratio))
     if n_pos < 1:
         raise UserError(
             f"params.yaml: dataset.synthetic_negatives = {n_neg} with transit_ratio = "
-            f"{ds['transit_ratio']} gives no positives; raise either"
+            f"{sim.transit_ratio} gives no positives; raise either"
         )
     labels = np.concatenate([np.zeros(n_neg, np.int64), np.ones(n_pos, np.int64)])
-    labels = make_rng(params["seed"], "synthesize", "order").permutation(labels)
-    flux, meta = simulate(params, labels, make_rng(params["seed"], "synthesize"), progress=True)
+    labels = make_rng(sim.seed, "synthesize", "order").permutation(labels)
+    flux, meta = simulate(sim, labels, make_rng(sim.seed, "synthesize"), progress=True)
     meta.insert(0, "id", [f"syn-{i:06d}" for i in range(labels.size)])
     return flux, meta

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transit_classifier.cadence import MINUTES_PER_DAY, time_grid
+from transit_classifier.cadence import MINUTES_PER_DAY
 
 from .orbits import draw_orbits, in_transit, limb_darkened_depth, log_uniform, transit_duration
+from .settings import SimulateSettings
 
 K_LIMITS = (1e-4, 0.9)  # Rp/R* search bounds: a planet, not a stellar companion
 DEPTH_RTOL = 1e-3  # relative accuracy of the solved depth
@@ -56,18 +57,18 @@ def _seed_radius(
     return k
 
 
-def _batman_model(time: np.ndarray, params: dict[str, Any]) -> tuple[Any, Any]:
+def _batman_model(time: np.ndarray, sim: SimulateSettings) -> tuple[Any, Any]:
     """One reusable quadratic-limb-darkening model integrated over the long-cadence exposure."""
     import batman  # imports distutils (~1.5 s): paid only when a transit is modelled
 
     tp = batman.TransitParams()
     tp.t0, tp.per, tp.rp, tp.a, tp.inc, tp.ecc, tp.w = 1.0, 3.0, 0.1, 10.0, 90.0, 0.0, 90.0
     tp.u, tp.limb_dark = [0.4, 0.2], "quadratic"
-    exposure = params["dataset"]["cadence_minutes"] / MINUTES_PER_DAY
+    exposure = sim.cadence_minutes / MINUTES_PER_DAY
     model = batman.TransitModel(
         tp,
         time,
-        supersample_factor=params["synthetic"]["supersample"],
+        supersample_factor=sim.supersample,
         exp_time=exposure,
         nthreads=1,
     )
@@ -120,7 +121,7 @@ def solve_transits(
     sigma: np.ndarray,
     observed: np.ndarray,
     time: np.ndarray,
-    params: dict[str, Any],
+    sim: SimulateSettings,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """batman models (n, L) whose depths meet each planet's SNR target, and the solved values.
 
@@ -134,9 +135,9 @@ def solve_transits(
         ``rp_rs, b, t14, n_in, depth`` per planet, as reached (capped at
         ``synthetic.max_depth_ppm``).
     """
-    cap = params["synthetic"]["max_depth_ppm"] * 1e-6
+    cap = sim.max_depth_ppm * 1e-6
     k = _seed_radius(orbit, sigma, observed, time, cap)
-    model, tp = _batman_model(time, params)
+    model, tp = _batman_model(time, sim)
     flux = np.ones((sigma.size, time.size))
     solved = {key: np.zeros(sigma.size) for key in ("rp_rs", "b", "t14", "n_in", "depth")}
     for i in range(sigma.size):
@@ -147,10 +148,10 @@ def solve_transits(
     return flux, solved
 
 
-def transit_models(params: dict[str, Any], meta: pd.DataFrame) -> np.ndarray:
+def transit_models(sim: SimulateSettings, meta: pd.DataFrame) -> np.ndarray:
     """Noiseless batman models (n, L) of the rows of ``meta``; exactly 1 for negatives."""
-    time = time_grid(params)
-    model, tp = _batman_model(time, params)
+    time = sim.time()
+    model, tp = _batman_model(time, sim)
     flux = np.ones((len(meta), time.size))
     for i in np.flatnonzero(meta["label"].to_numpy() == 1):
         _set_transit(tp, meta.iloc[i].to_dict())
@@ -159,7 +160,7 @@ def transit_models(params: dict[str, Any], meta: pd.DataFrame) -> np.ndarray:
 
 
 def transit_shapes(
-    params: dict[str, Any], n: int, rng: np.random.Generator, depth_ppm: tuple[float, float]
+    sim: SimulateSettings, n: int, rng: np.random.Generator, depth_ppm: tuple[float, float]
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """``n`` batman transit trains on the window grid, scaled to unit maximum depth.
 
@@ -177,13 +178,12 @@ def transit_shapes(
     meta
         ``period_days, t0_days, duration_hours, rp_rs, b`` of each shape.
     """
-    syn = params["synthetic"]
-    time = time_grid(params)
-    orbit = draw_orbits(syn, time, n, rng)
+    time = sim.time()
+    orbit = draw_orbits(sim, time, n, rng)
     depth = log_uniform(rng, list(depth_ppm), n) * 1e-6
     k = np.clip(np.sqrt(depth / limb_darkened_depth(1.0, 0.0, orbit["u1"], orbit["u2"])), *K_LIMITS)
     b = orbit["impact_fraction"] * (1 - k)
-    shapes = unit_dips(time, orbit, k, b, params)
+    shapes = unit_dips(time, orbit, k, b, sim)
     meta = pd.DataFrame(
         {
             "period_days": orbit["period_days"],
@@ -201,7 +201,7 @@ def unit_dips(
     orbit: dict[str, np.ndarray],
     k: np.ndarray,
     b: np.ndarray,
-    params: dict[str, Any],
+    sim: SimulateSettings,
 ) -> np.ndarray:
     """float32 ``(n, len(time))`` batman transit trains scaled to unit maximum depth.
 
@@ -209,7 +209,7 @@ def unit_dips(
     the drawn planet's T14 and ingress fraction. Works on any time grid (a window, a whole
     quarter, a stitched star).
     """
-    model, tp = _batman_model(time, params)
+    model, tp = _batman_model(time, sim)
     shapes = np.zeros((k.size, time.size), np.float32)
     for i in range(k.size):  # one batman call per planet: batman takes scalar orbits
         row = {key: float(value[i]) for key, value in orbit.items()}
