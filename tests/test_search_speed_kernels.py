@@ -45,7 +45,7 @@ def _sums(seed: int, n: int, gap_share: float, signal: float):
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("min_transits", [2, 3])
+@pytest.mark.parametrize("min_transits", [1, 2, 3])
 def test_fold_is_bit_identical_to_numpy(seed: int, min_transits: int) -> None:
     n = 3 * BLOCK + 77  # offsets span several blocks at the longest periods
     num, den = _sums(seed, n, gap_share=0.1, signal=-0.3 + 0.2 * seed)

@@ -79,8 +79,10 @@ def _fold_one_period(
     were, so a transit that runs off the grid needs no special case. ``num`` must be zero where
     ``den`` is; ``starts``, ``acc_num`` and ``acc_den`` are scratch arrays.
     """
-    n_off = min(int(np.ceil(p_cad)), n)
     count = _transit_starts(p_cad, n, starts)
+    n_off = min(int(np.ceil(p_cad)), n)
+    if min_transits > 1:  # offsets whose later transits start past the grid never qualify
+        n_off = min(n_off, n - starts[min_transits - 1]) if count >= min_transits else 0
     best, best_j, bound = -np.inf, -1, 0.0
     for j0 in range(0, n_off, BLOCK):
         m = min(BLOCK, n_off - j0)
