@@ -19,12 +19,13 @@ quiet_tensorflow()
 
 import json  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from dataclasses import replace  # noqa: E402
 
 from transit_classifier.io import load_npz  # noqa: E402
 from transit_classifier.judge.baseline import BaselineSearch  # noqa: E402
 from transit_classifier.learn.model import load_classifier, predict_proba  # noqa: E402
 from transit_classifier.params import load_params  # noqa: E402
-from transit_classifier.signal.preprocess import preprocess  # noqa: E402
+from transit_classifier.signal.preprocess import PreprocessSettings, preprocess  # noqa: E402
 
 PREWHITEN_MODES = 20  # the prepare.prewhiten_modes tried in docs/experiments.md
 
@@ -49,14 +50,15 @@ def main() -> None:
     flux = load_npz("data/prepared/test.npz")["flux"]
     n = len(flux)
     model, info = load_classifier("checkpoint")
-    settings = info["preprocess"]
+    settings = PreprocessSettings.from_model(info["preprocess"])
     predict_proba(model, preprocess(flux[:8], settings))  # build the graph once
     window = json.loads(Path("metrics/baseline.json").read_text())["search"]["detrend_window_days"]
 
     X = preprocess(flux, settings)
     t_pre = best_time(lambda: preprocess(flux, settings))
     t_net = best_time(lambda: predict_proba(model, X))
-    t_white = best_time(lambda: preprocess(flux, {**settings, "prewhiten_modes": PREWHITEN_MODES}))
+    whitening = replace(settings, prewhiten_modes=PREWHITEN_MODES)
+    t_white = best_time(lambda: preprocess(flux, whitening))
     search = BaselineSearch.from_params(params, window)
     t_bls = best_time(lambda: search.search(flux, workers=2, progress=False))
 

@@ -54,7 +54,7 @@ from transit_classifier.learn.augmentation import scattered_gaps  # noqa: E402
 from transit_classifier.learn.epochs import validation_flux  # noqa: E402
 from transit_classifier.learn.model import load_classifier, predict_proba  # noqa: E402
 from transit_classifier.params import load_params  # noqa: E402
-from transit_classifier.signal.preprocess import preprocess_inverted  # noqa: E402
+from transit_classifier.signal.preprocess import PreprocessSettings, preprocess_inverted  # noqa: E402
 
 OUT = Path("reports/decision_rules.md")
 RULES = {
@@ -184,9 +184,10 @@ def main(model_dirs: list[str], ensemble: bool, views: bool) -> None:
     scores = []
     for model_dir in model_dirs:
         model, info = load_classifier(model_dir)
-        inputs = [*preprocess_inverted(flux, info["preprocess"])]
+        settings = PreprocessSettings.from_model(info["preprocess"])  # once per model
+        inputs = [*preprocess_inverted(flux, settings)]
         for copy in copies:
-            inputs += preprocess_inverted(copy, info["preprocess"])
+            inputs += preprocess_inverted(copy, settings)
         scores.append(np.stack([predict_proba(model, X) for X in inputs]))
         lines += _rows(model_dir, scores[-1], y, groups)
         if views:

@@ -29,7 +29,7 @@ from transit_classifier.judge.assessment import build_sets  # noqa: E402
 from transit_classifier.learn.model import load_classifier, predict_proba  # noqa: E402
 from transit_classifier.params import load_params  # noqa: E402
 from transit_classifier.serve.artifact import load_threshold  # noqa: E402
-from transit_classifier.signal.preprocess import preprocess  # noqa: E402
+from transit_classifier.signal.preprocess import PreprocessSettings, preprocess  # noqa: E402
 
 OUT = Path("reports/host_flags.md")
 PREPARED = Path("data/prepared")  # the prepare stage's output, as dvc.yaml names it
@@ -40,7 +40,7 @@ def main(model_dir: str = "model") -> None:
     params = load_params()
     model, info = load_classifier(model_dir)
     _, threshold = load_threshold(Path(model_dir), info, "fpr_1pct")
-    settings = info["preprocess"]
+    settings = PreprocessSettings.from_model(info["preprocess"])
     sets = build_sets(params, settings, PREPARED)
     table = sets.injected["real"]
     host_flag = predict_proba(model, preprocess(sets.hosts["real"], settings)) >= threshold

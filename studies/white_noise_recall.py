@@ -41,7 +41,11 @@ from transit_classifier.judge.evaluation import threshold_at_fpr  # noqa: E402
 from transit_classifier.learn.model import load_classifier, predict_proba  # noqa: E402
 from transit_classifier.params import load_params, window_days  # noqa: E402
 from transit_classifier.seeding import make_rng  # noqa: E402
-from transit_classifier.signal.preprocess import flatten_all, preprocess  # noqa: E402
+from transit_classifier.signal.preprocess import (  # noqa: E402
+    PreprocessSettings,
+    flatten_all,
+    preprocess,
+)
 from transit_classifier.simulate import injection  # noqa: E402
 from transit_classifier.simulate.settings import SimulateSettings  # noqa: E402
 
@@ -58,7 +62,7 @@ def white_noise(params: dict, n: int, purpose: str) -> np.ndarray:
     return 1.0 + NOISE_PPM * 1e-6 * rng.standard_normal((n, params["dataset"]["window_length"]))
 
 
-def injected(params: dict, settings: dict, per_bin: int) -> injection.Injected:
+def injected(params: dict, settings: PreprocessSettings, per_bin: int) -> injection.Injected:
     """Transits from the benchmark's bank at MES uniform in each bin, into white-noise hosts."""
     edges = np.asarray(params["evaluate"]["mes_bins"], float)
     rng = make_rng(params["seed"], "white_noise_recall", "inject")
@@ -71,7 +75,7 @@ def injected(params: dict, settings: dict, per_bin: int) -> injection.Injected:
 
 
 def scores(
-    params: dict, model: Any, settings: dict, flux: dict[str, np.ndarray]
+    params: dict, model: Any, settings: PreprocessSettings, flux: dict[str, np.ndarray]
 ) -> dict[str, dict[str, np.ndarray]]:
     """Network probability and baseline statistic of every light curve, per set."""
     tuned = json.loads(Path("metrics/baseline.json").read_text())["search"]
@@ -143,7 +147,7 @@ def period_section(
 def report(params: dict, n_negatives: int, per_bin: int) -> list[str]:
     """Recall at 1% FPR of white-noise negatives, per MES bin and per period."""
     model, info = load_classifier("model")
-    settings = info["preprocess"]
+    settings = PreprocessSettings.from_model(info["preprocess"])
     done = injected(params, settings, per_bin)
     flux = {"negatives": white_noise(params, n_negatives, "negatives"), "injected": done.flux}
     found = {}

@@ -23,7 +23,7 @@ from transit_classifier.params import window_days
 from transit_classifier.search.candidates import Candidate
 from transit_classifier.search.flatten import SearchGrid
 from transit_classifier.search.settings import SearchSettings
-from transit_classifier.signal.preprocess import preprocess
+from transit_classifier.signal.preprocess import PreprocessSettings, channel_names, preprocess
 from transit_classifier.signal.windowing import Segment, WindowRules, cut_windows, too_sparse
 
 from .baseline import BaselineSearch, period_grid
@@ -80,15 +80,14 @@ def _segments(grid: SearchGrid) -> list[Segment]:
     return out
 
 
-def _window_inputs(args: tuple[SearchGrid, dict[str, Any]]) -> np.ndarray:
+def _window_inputs(args: tuple[SearchGrid, WindowRules, PreprocessSettings]) -> np.ndarray:
     """Network inputs of every scorable window of one light curve, as predict cuts them."""
-    grid, info = args
-    rules = WindowRules.from_info(info)
+    grid, rules, settings = args
     windows = cut_windows(_segments(grid), rules.length, rules.inference_stride, True)
     windows = windows.select(~too_sparse(windows, rules.max_missing_fraction))
     if not len(windows):
-        return np.zeros((0, rules.length, len(info["channels"])), np.float32)
-    return preprocess(windows.flux, info["preprocess"])
+        return np.zeros((0, rules.length, len(channel_names(settings))), np.float32)
+    return preprocess(windows.flux, settings)
 
 
 def window_scores(grids: list[SearchGrid], model: Any, info: dict[str, Any]) -> np.ndarray:
@@ -97,7 +96,8 @@ def window_scores(grids: list[SearchGrid], model: Any, info: dict[str, Any]) -> 
     The windows are detrended on :data:`WORKERS` processes (wotan's biweight is most of the
     cost), then scored in one batch per light curve."""
     context = get_context("spawn")
-    tasks = [(g, info) for g in grids]
+    rules, settings = WindowRules.from_info(info), PreprocessSettings.from_model(info["preprocess"])
+    tasks = [(g, rules, settings) for g in grids]
     best = np.zeros(len(grids))
     with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=_one_thread) as pool:
         for i, X in enumerate(pool.map(_window_inputs, tasks, chunksize=CHUNKSIZE)):
