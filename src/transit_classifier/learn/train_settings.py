@@ -8,8 +8,10 @@ edit a setting halfway through a run (lists become tuples).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
+
+from transit_classifier.simulate.settings import frozen_values
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,6 @@ class TrainSettings:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TrainSettings:
-        """The settings of the validated params dict's ``train`` section.
-
-        Values are taken as validated, not cast: an int written in params.yaml
-        stays an int, so Keras receives exactly what it did from the dict.
-        """
-        section = params["train"]
-        values = {f.name: section[f.name] for f in fields(cls)}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        """The settings of the validated params dict's ``train`` section (:func:`frozen_values`:
+        not cast, so Keras receives exactly what it did from the dict)."""
+        return cls(**frozen_values(params["train"], cls))

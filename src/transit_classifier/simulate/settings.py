@@ -27,6 +27,16 @@ NUISANCE_RANGES = (
 )
 
 
+def frozen_values(section: dict[str, Any], settings: type) -> dict[str, Any]:
+    """The values of ``section`` that the dataclass ``settings`` declares, lists as tuples.
+
+    Values are taken as validated, not cast: an int written in params.yaml stays
+    an int, so every consumer sees exactly the numbers it saw from the dict.
+    """
+    values = {f.name: section[f.name] for f in fields(settings)}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+
+
 @dataclass(frozen=True)
 class SimulateSettings:
     """The run's seed, the window grid and sizes of ``dataset``, and every ``synthetic.*`` key.
@@ -68,14 +78,9 @@ class SimulateSettings:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> SimulateSettings:
-        """The settings of the validated params dict.
-
-        Values are taken as validated, not cast (lists become tuples), so every
-        draw sees exactly the numbers it saw from the dict.
-        """
+        """The settings of the validated params dict (:func:`frozen_values`)."""
         sections = {"seed": params["seed"], **params["dataset"], **params["synthetic"]}
-        values = {f.name: sections[f.name] for f in fields(cls)}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        return cls(**frozen_values(sections, cls))
 
     def time(self) -> np.ndarray:
         """Cadence mid-times in days from 0, ``window_length`` of them."""
