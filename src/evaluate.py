@@ -16,7 +16,7 @@ from transit_classifier.serve import artifact
 def main() -> None:
     paths = stage.paths(
         __doc__, "prepared", "checkpoint", "release", "metrics_dir", "plots_dir",
-        "search_calibration", "search_metrics",
+        "search_calibration", "search_metrics", "head",
     )  # fmt: skip
     params = load_params()
     search = search_report.headline(json.loads(paths.search_metrics.read_text()))
@@ -25,7 +25,7 @@ def main() -> None:
     points = evaluate_run.operating_points(run.reports, params["evaluate"]["threshold"])
     artifact.complete(
         paths.checkpoint, paths.release, points, params["evaluate"]["release_point"],
-        paths.search_calibration,
+        paths.search_calibration, paths.head,
     )  # fmt: skip
     print("timing (s): " + ", ".join(f"{k} {v:.1f}" for k, v in run.timings.items()))
 

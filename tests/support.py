@@ -10,6 +10,7 @@ import importlib.util
 import json
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -97,13 +98,15 @@ def save_tiny_model(path: Path, info: dict) -> Path:
     return path
 
 
-def tiny_search_calibration() -> SearchCalibration:
+def tiny_search_calibration(statistic: str = "box") -> SearchCalibration:
     """The default search settings with a made-up null (Gumbel scores near MES 7): enough for
-    predict to attach FAPs and verdicts, with no pipeline run."""
+    predict to attach FAPs and verdicts, with no pipeline run. The tiny model has no cadence
+    head, so it folds the box statistic unless told otherwise."""
     params = {"dataset": {"cadence_minutes": CADENCE_MIN}, "search": _SEARCH}
     rng = np.random.default_rng(0)
     null = {kind: NullModel.fit(rng.gumbel(6.5, 0.8, 1000)) for kind in ("periodic", "single")}
-    return SearchCalibration(SearchSettings.from_params(params), null)
+    settings = replace(SearchSettings.from_params(params), statistic=statistic)
+    return SearchCalibration(settings, null)
 
 
 def light_curve(

@@ -593,7 +593,7 @@ def test_random_damage_to_an_artifact_file_is_refused_or_harmless(
     import numpy as np
 
     from transit_classifier.errors import UserError
-    from transit_classifier.serve.candidates import load_search
+    from transit_classifier.serve.candidates import read_search
 
     model = Path(shutil.copytree(pristine_model, tmp_path / "model"))
     original = (model / name).read_bytes()
@@ -603,7 +603,7 @@ def test_random_damage_to_an_artifact_file_is_refused_or_harmless(
         (model / name).write_bytes(damaged_bytes)
         try:
             artifact_check.check_artifact(model)
-            load_search(model)
+            read_search(model)
         except UserError as exc:
             refused += 1
             assert "\n" not in str(exc) and f"{name}: " in str(exc)

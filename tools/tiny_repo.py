@@ -28,6 +28,7 @@ TINY = {
         "batch_size": 32,
         "ema_momentum": 0.0,  # a few dozen steps: a ~100-step average would still be the init
     },
+    "cadence_head": {"rounds": 1, "injections_per_round": 64, "epochs": 1},
     "evaluate": {
         "bootstrap_resamples": 100,
         "injection_per_bin": 4,

@@ -247,6 +247,10 @@ SCHEMA: dict[str, Any] = {
     "evaluate.baseline.periods": _int(10, 1_000_000),
     "evaluate.baseline.durations_hours": Sequence(POSITIVE, increasing=True),
     "evaluate.baseline.oversample": _int(1, 100),
+    # cadence_head
+    "cadence_head.rounds": _int(1, 1000),
+    "cadence_head.injections_per_round": _int(1, 1_000_000),
+    "cadence_head.epochs": _int(1, 1000),
     # search
     "search.detrend_window_days": POSITIVE,
     "search.durations_hours": Sequence(POSITIVE, increasing=True),
@@ -255,6 +259,7 @@ SCHEMA: dict[str, Any] = {
     "search.oversample": Number(0.5, 20),
     "search.max_candidates": _int(1, 50),
     "search.clip_high_sigma": POSITIVE,
+    "search.statistic": Choice(("box", "learned", "combined")),
     "search.null_scrambles": _int(0, 100),
     "search.scramble_days": POSITIVE,
     "search.mes_bins": Sequence(POSITIVE, min_len=2, increasing=True),

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from transit_classifier.learn.cadence_head import load_head
 from transit_classifier.learn.model import load_classifier
 from transit_classifier.search.calibration import SearchCalibration
 from transit_classifier.search.settings import SearchSettings
@@ -24,7 +25,7 @@ from transit_classifier.sources.mast import load_source
 
 from . import search_report as report
 from .search_injection import Injection, injections
-from .search_run import Found, run_baseline, run_search, window_scores
+from .search_run import Found, grid_evidence, run_baseline, run_search, window_scores
 from .search_sets import Quarter, inverted, null_curves, quarters, star_sides
 
 
@@ -81,23 +82,35 @@ def _judge(sets: Sets, found: list[Found], injected: list[Injection]) -> dict[st
     }
 
 
+def _evidence(
+    settings: SearchSettings, grids: list, model: Any, info: dict[str, Any], head_dir: Path
+) -> list | None:
+    """Each grid's learned series when the statistic folds it, else None."""
+    if not settings.learned:
+        return None
+    return grid_evidence(grids, load_head(head_dir, model, info), info)
+
+
 def evaluate_search(
-    params: dict[str, Any], prepared: Path, checkpoint: Path
+    params: dict[str, Any], prepared: Path, checkpoint: Path, head_dir: Path
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The stage's report and the calibration the release ships (settings and null scores)."""
     settings = SearchSettings.from_params(params)
     start = time.perf_counter()
     sets = build_sets(params, prepared, settings)
+    model, info = load_classifier(checkpoint)
     scored_once = [*sets.null, *sets.quiet, *sets.upside_down]  # only their best score counts
-    found = run_search(scored_once, settings, most=1)
-    found += run_search([*[i.grid for i in sets.injected], *[q.grid for q in sets.hosts]], settings)
+    many = [*[i.grid for i in sets.injected], *[q.grid for q in sets.hosts]]
+    evidence = _evidence(settings, [*scored_once, *many], model, info, head_dir)
+    split = len(scored_once)
+    found = run_search(scored_once, settings, 1, evidence and evidence[:split])
+    found += run_search(many, settings, None, evidence and evidence[split:])
     grids = [*scored_once, *[i.grid for i in sets.injected]]
     searched = time.perf_counter() - start
     results = {"search": _judge(sets, found[: len(grids)], sets.injected)}
     results["koi"] = report.koi_recovery(
         sets.hosts, found[len(grids) :], results["search"]["thresholds"]["fap_0p1pct"], settings
     )
-    model, info = load_classifier(checkpoint)
     network = [Found({"any": float(s)}, ()) for s in window_scores(grids, model, info)]
     results["window_network"] = _judge(sets, network, sets.injected)
     results["baseline"] = _baseline(params, sets, settings)

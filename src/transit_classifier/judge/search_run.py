@@ -22,6 +22,7 @@ from transit_classifier.learn.model import predict_proba
 from transit_classifier.params import window_days
 from transit_classifier.search.candidates import Candidate
 from transit_classifier.search.flatten import SearchGrid
+from transit_classifier.search.learned import network_evidence
 from transit_classifier.search.settings import SearchSettings
 from transit_classifier.signal.preprocess import PreprocessSettings, channel_names, preprocess
 from transit_classifier.signal.windowing import Segment, WindowRules, cut_windows, too_sparse
@@ -53,21 +54,33 @@ def _one_thread() -> None:
     threadpool_limits(1)
 
 
-def _search_one(args: tuple[SearchSettings, SearchGrid, int | None]) -> Found:
-    settings, grid, most = args
-    result = settings.run(grid, most)
+def _search_one(args: tuple[SearchSettings, SearchGrid, int | None, np.ndarray | None]) -> Found:
+    settings, grid, most, evidence = args
+    result = settings.run(grid, most, evidence)
     return Found({k: result.best(k) for k in KINDS}, tuple(result.candidates))
 
 
 def run_search(
-    grids: list[SearchGrid], settings: SearchSettings, most: int | None = None
+    grids: list[SearchGrid],
+    settings: SearchSettings,
+    most: int | None = None,
+    evidence: list[np.ndarray] | None = None,
 ) -> list[Found]:
     """The search on every grid, in input order, on :data:`WORKERS` processes; ``most``
-    candidates per light curve (the settings' number if None)."""
+    candidates per light curve (the settings' number if None). ``evidence`` gives each grid's
+    learned series (:func:`grid_evidence`) when the statistic needs it."""
     context = get_context("spawn")  # TensorFlow may be loaded: never fork it
-    tasks = [(settings, g, most) for g in grids]
+    series = evidence if evidence is not None else [None] * len(grids)
+    tasks = [(settings, g, most, e) for g, e in zip(grids, series, strict=True)]
     with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=_one_thread) as pool:
         return list(pool.map(_search_one, tasks, chunksize=CHUNKSIZE))
+
+
+def grid_evidence(grids: list[SearchGrid], head: Any, info: dict[str, Any]) -> list[np.ndarray]:
+    """Each grid's learned series, from the cadence head on the window network (``info``: its
+    ``model.json``), computed here where TensorFlow runs, then shipped to the search workers."""
+    evidence = network_evidence(head, info)
+    return [evidence(g.flux) for g in grids]
 
 
 def _segments(grid: SearchGrid) -> list[Segment]:

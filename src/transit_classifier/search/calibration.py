@@ -10,12 +10,16 @@ flagged by either), so that a FAP threshold holds per light curve.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from transit_classifier.errors import UserError
 
-from .candidates import Candidate
+from .candidates import Candidate, SearchResult
+from .flatten import SearchGrid
 from .null import NullModel
 from .settings import REBUILD, SearchSettings
 
@@ -28,6 +32,23 @@ class SearchCalibration:
 
     settings: SearchSettings
     null: dict[str, NullModel]
+    evidence: Callable[[np.ndarray], np.ndarray] | None = field(default=None, compare=False)
+    """Raw gridded flux -> the learned series (:func:`.learned.evidence_dips`), attached by
+    whoever loaded the network when ``settings.learned``; never serialised."""
+
+    def run(self, grid: SearchGrid) -> SearchResult:
+        """Search ``grid`` as the calibration's null was searched.
+
+        Raises
+        ------
+        UserError
+            If the statistic needs the network's evidence and none is attached.
+        """
+        if self.settings.learned and self.evidence is None:
+            statistic = self.settings.statistic
+            raise UserError(f"the {statistic} search needs the cadence head; {REBUILD}")
+        series = self.evidence(grid.flux) if self.settings.learned else None
+        return self.settings.run(grid, evidence=series)
 
     def fap(self, candidate: Candidate) -> float:
         """Per-light-curve false-alarm probability of a candidate's score."""

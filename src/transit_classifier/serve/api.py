@@ -285,4 +285,4 @@ def load_model(
     model, info = load_classifier(model_dir)
     point, threshold = load_threshold(model_dir, info, operating_point)
     setup = scoring.model_setup(info, threshold)
-    return TransitClassifier(model, info, setup, point, load_search(model_dir))
+    return TransitClassifier(model, info, setup, point, load_search(model_dir, model, info))

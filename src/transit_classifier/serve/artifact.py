@@ -18,6 +18,9 @@ from typing import Any
 
 from transit_classifier.errors import UserError
 from transit_classifier.io import atomic_dir, write_json
+from transit_classifier.learn.cadence_head import INFO_FILE as HEAD_INFO_FILE
+from transit_classifier.learn.cadence_head import WEIGHTS_FILE as HEAD_WEIGHTS_FILE
+from transit_classifier.learn.cadence_head import check_head
 from transit_classifier.learn.model import ARCHITECTURE_FILE, INFO_FILE, WEIGHTS_FILE
 
 from .artifact_check import THRESHOLDS_FILE, check_thresholds, read_json
@@ -48,6 +51,7 @@ def complete(
     points: dict[str, float],
     default: str,
     search_calibration: str | Path,
+    head_dir: str | Path,
 ) -> None:
     """Copy the trained model into ``out_dir`` with its validation-chosen thresholds, atomically.
 
@@ -63,6 +67,9 @@ def complete(
         The point ``predict`` uses unless told otherwise.
     search_calibration
         The search stage's settings, null scores and thresholds, shipped as ``search.json``.
+    head_dir
+        The ``train_head`` stage's output: the cadence head the search folds, shipped beside
+        the window network it was trained on (checked first: :func:`check_head`).
     """
     models_dir = Path(models_dir)
     info = json.loads((models_dir / INFO_FILE).read_text())
@@ -72,6 +79,9 @@ def complete(
         for name in (ARCHITECTURE_FILE, WEIGHTS_FILE, INFO_FILE):
             shutil.copyfile(models_dir / name, tmp / name)
         shutil.copyfile(search_calibration, tmp / SEARCH_FILE)
+        check_head(head_dir, info)
+        for name in (HEAD_INFO_FILE, HEAD_WEIGHTS_FILE):
+            shutil.copyfile(Path(head_dir) / name, tmp / name)
         write_json(
             tmp / THRESHOLDS_FILE,
             {

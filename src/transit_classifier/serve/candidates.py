@@ -9,15 +9,18 @@ per-light-curve false-alarm probability is within the operating point, else
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from transit_classifier.errors import UserError
+from transit_classifier.learn.cadence_head import load_head
 from transit_classifier.search.calibration import POINTS, SearchCalibration
 from transit_classifier.search.candidates import Candidate
 from transit_classifier.search.flatten import search_grid
+from transit_classifier.search.learned import network_evidence
 from transit_classifier.sources.lightcurve import Observations
 
 from .artifact import FIX, SEARCH_FILE
@@ -35,8 +38,8 @@ FAP_DIGITS_FLOOR = 10.0**-FAP_DIGITS
 MAX_JSON_BYTES = 20_000_000  # far above a released calibration's size: this is not one
 
 
-def load_search(model_dir: str | Path) -> SearchCalibration | None:
-    """The model's search calibration, or None for a model released without one.
+def read_search(model_dir: str | Path) -> SearchCalibration | None:
+    """The model's search calibration as stored, or None for a model released without one.
 
     Raises
     ------
@@ -47,6 +50,26 @@ def load_search(model_dir: str | Path) -> SearchCalibration | None:
     if not path.is_file():
         return None
     return SearchCalibration.from_dict(read_json(path, MAX_JSON_BYTES, FIX), str(path))
+
+
+def load_search(
+    model_dir: str | Path, model: Any, info: dict[str, Any]
+) -> SearchCalibration | None:
+    """:func:`read_search`, ready to run: when the search folds the learned statistic, the
+    cadence head shipped beside the network (``model``; ``info``, its ``model.json``) is
+    loaded and attached.
+
+    Raises
+    ------
+    UserError
+        If ``search.json`` is not a calibration record, or its cadence head is missing,
+        altered or made for other weights.
+    """
+    calibration = read_search(model_dir)
+    if calibration is None or not calibration.settings.learned:
+        return calibration
+    head = load_head(model_dir, model, info)
+    return replace(calibration, evidence=network_evidence(head, info))
 
 
 def json_number(value: float | None, digits: int = 6) -> float | None:
@@ -86,8 +109,7 @@ def find_candidates(
     """
     if point not in POINTS:
         raise UserError(f"search operating point {point!r} unknown; use one of {sorted(POINTS)}")
-    settings = calibration.settings
-    result = settings.run(search_grid(curve, settings.cadence_days))
+    result = calibration.run(search_grid(curve, calibration.settings.cadence_days))
     return [record(c, calibration.fap(c), POINTS[point]) for c in result.candidates]
 
 

@@ -243,8 +243,8 @@ def _load(args: argparse.Namespace) -> tuple[Any, scoring.ModelSetup, SearchCali
     threshold = args.threshold
     if threshold is None:
         threshold = load_threshold(args.model_dir, artifact.info, args.operating_point)[1]
-    calibration = load_search(args.model_dir)
     model, info = load_classifier(args.model_dir)
+    calibration = load_search(args.model_dir, model, info)
     return model, scoring.model_setup(info, threshold), calibration
 
 
