@@ -39,13 +39,10 @@ from transit_classifier.judge.search_sets import (
 )
 from transit_classifier.learn import cadence_head
 from transit_classifier.learn.epochs import InjectSettings
-from transit_classifier.learn.model import load_classifier
-from transit_classifier.learn.training import configure_determinism, epoch_source
 from transit_classifier.params import load_params
 from transit_classifier.search.learned import STATISTICS
 from transit_classifier.search.settings import SearchSettings
 from transit_classifier.seeding import make_rng
-from transit_classifier.signal.preprocess import PreprocessSettings
 from transit_classifier.simulate.settings import SimulateSettings
 from transit_classifier.sources.mast import load_source
 
@@ -55,17 +52,14 @@ CHECKPOINT = Path("checkpoint")
 BINS = [(7.1, 10.0), (10.0, 15.0)]
 
 
-def train_head(params: dict, rounds: int, count: int, epochs: int):  # noqa: ANN201 (keras)
-    """The head on the committed network's frozen trunk, seeded, with the window's settings."""
-    settings = PreprocessSettings.from_params(params)
-    sim, inject = SimulateSettings.from_params(params), InjectSettings.from_params(params)
-    configure_determinism(int(make_rng(params["seed"], "cadence-head").integers(2**31)), None)
-    model, info = load_classifier(CHECKPOINT)
-    source = epoch_source(sim, inject, settings, PREPARED, sim.window_length, len(info["channels"]))
-    X, masks = cadence_head.training_set(source, rounds, count)
-    head = cadence_head.build_head(model)
-    cadence_head.fit_head(head, X, masks, epochs, params["train"]["batch_size"])
-    return head
+def train_head(params: dict, rounds: int, epochs: int) -> tuple:
+    """The head as the ``train_head`` stage trains it, on the committed network's trunk."""
+    built = (
+        replace(cadence_head.HeadSettings.from_params(params), rounds=rounds, epochs=epochs),
+        SimulateSettings.from_params(params),
+        InjectSettings.from_params(params),
+    )
+    return cadence_head.train(built, PREPARED, CHECKPOINT)
 
 
 def light_curves(params: dict, settings: SearchSettings, per_bin: int) -> tuple[list, list]:
@@ -76,7 +70,8 @@ def light_curves(params: dict, settings: SearchSettings, per_bin: int) -> tuple[
     rng = make_rng(params["seed"], "learned-ses")
     null = [inverted(q.grid, settings) for q in train]
     null += [koi_masked(q) for q in train if q.is_host]
-    null += [scrambled(q.grid, settings, 3.0, rng) for q in train if not q.is_host]
+    chunk = params["search"]["scramble_days"]
+    null += [scrambled(q.grid, settings, chunk, rng) for q in train if not q.is_host]
     quiet = [q.grid for q in every if q.side == "val" and not q.is_host]
     found = params["search"]
     injected = injections(
@@ -129,14 +124,13 @@ def markdown(results: dict, n_null: int, per_bin: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-bin", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of 4096 injections")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="cadence_head.rounds")
+    parser.add_argument("--epochs", type=int, default=4, help="cadence_head.epochs")
     args = parser.parse_args()
     params = load_params()
-    head = train_head(params, args.rounds, 4096, args.epochs)
+    head, info = train_head(params, args.rounds, args.epochs)
     settings = SearchSettings.from_params(params)
     null, injected = light_curves(params, settings, args.per_bin)
-    _, info = load_classifier(CHECKPOINT)
     evidence = grid_evidence([*null, *[i.grid for i in injected]], head, info)
     results = judge(null, injected, evidence, settings)
     write_text(OUT.with_suffix(".md"), markdown(results, len(null), args.per_bin))

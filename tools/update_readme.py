@@ -71,6 +71,7 @@ STUDIES = (  # (report, the command that rewrites it)
     ("decision_rules.md", "python studies/decision_rules.py model"),
     ("tess_injections.md", "python studies/tess_injections.py --n-injected 180 --n-null 60"),
     ("tls_search.md", "python studies/tls_search.py --per-bin 100 --nulls 400"),
+    ("learned_ses.md", "python studies/learned_ses.py"),
 )
 
 
