@@ -15,6 +15,7 @@ from transit_classifier.judge.search_sets import Quarter, inverted, koi_masked, 
 from transit_classifier.params import load_params
 from transit_classifier.search.candidates import Candidate
 from transit_classifier.search.flatten import SearchGrid, detrended
+from transit_classifier.simulate.settings import SimulateSettings
 
 DT = 29.4244 / 1440
 PARAMS = load_params(ROOT / "params.yaml")
@@ -56,7 +57,7 @@ def test_injection_reaches_its_mes_and_the_search_finds_it() -> None:
     rng = np.random.default_rng(1)
     host = quiet()
     flat = detrended(host, SETTINGS.detrend_window_days)
-    made = inject_one(host, flat, 15.0, 3.3, PARAMS, rng)
+    made = inject_one(host, flat, 15.0, 3.3, SimulateSettings.from_params(PARAMS), rng)
     assert made.mes == 15.0 and made.n_transits >= 15 and made.period_bin == "2_to_10"
     assert np.nanmin(made.grid.flux) < np.nanmin(host.flux)  # the dips went into the raw flux
     result = SETTINGS.run(made.grid)
