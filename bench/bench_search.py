@@ -4,7 +4,10 @@ Run from the repository root after `dvc repro prepare` (it takes test stars' non
 of the bundled Kepler data). Every method gets the same raw quarters, one thread each, one
 after the other, and does its own detrending: seconds per quarter from raw flux to its answer.
 The search's figure is with the default `search.max_candidates` (find, mask, search again) and
-with one candidate (all a false-alarm null needs).
+with one candidate (all a false-alarm null needs). With `search.statistic` learned or combined
+it includes the network's per-cadence evidence (the cadence head on every window a quarter
+window apart, TensorFlow on one thread), and the box statistic alone is timed beside it. Needs
+`checkpoint/` and `cadence_head/` (`dvc repro train_head`).
 """
 
 from __future__ import annotations
@@ -15,14 +18,21 @@ import time
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one thread each: methods compared per core
 
+from dataclasses import replace  # noqa: E402
+
 from common import record, table  # noqa: E402
 
 from transit_classifier.judge.search_eval import build_sets  # noqa: E402
 from transit_classifier.judge.search_run import baseline_search  # noqa: E402
+from transit_classifier.learn.cadence_head import load_head  # noqa: E402
+from transit_classifier.learn.model import load_classifier  # noqa: E402
+from transit_classifier.learn.training import configure_determinism  # noqa: E402
 from transit_classifier.params import load_params  # noqa: E402
+from transit_classifier.search.learned import network_evidence  # noqa: E402
 from transit_classifier.search.settings import SearchSettings  # noqa: E402
 
 PREPARED = "data/prepared"
+CHECKPOINT, HEAD = "checkpoint", "cadence_head"  # as dvc.yaml names them
 
 
 def timed(run, grids) -> float:
@@ -32,16 +42,28 @@ def timed(run, grids) -> float:
     return (time.perf_counter() - start) / len(grids)
 
 
+def searcher(settings: SearchSettings):  # noqa: ANN201
+    """``run(grid, most)`` from raw flux to candidates, the network's evidence included."""
+    if not settings.learned:
+        return lambda g, most=None: settings.run(g, most)
+    configure_determinism(0, 1)  # TensorFlow on one thread, as every other method
+    model, info = load_classifier(CHECKPOINT)
+    evidence = network_evidence(load_head(HEAD, model, info), info)
+    return lambda g, most=None: settings.run(g, most, evidence(g.flux))
+
+
 def main(count: int) -> None:
     params = load_params()
     params["search"]["injections_per_bin"] = 1
     settings = SearchSettings.from_params(params)
     grids = build_sets(params, PREPARED, settings).quiet[:count]
-    settings.run(grids[0])  # numba compiles once, outside the timing
+    run, box = searcher(settings), replace(settings, statistic="box")
+    run(grids[0])  # numba compiles and TensorFlow traces once, outside the timing
     window = settings.detrend_window_days
     seconds = {
-        "search, 6 candidates": timed(settings.run, grids),
-        "search, 1 candidate": timed(lambda g: settings.run(g, 1), grids),
+        "search, 6 candidates": timed(run, grids),
+        "search, 1 candidate": timed(lambda g: run(g, 1), grids),
+        "box statistic alone, 6 candidates": timed(box.run, grids),
         "wotan + BLS (whole-quarter grid)": timed(
             lambda g: baseline_search(g, params, window, "bls"), grids
         ),
@@ -52,7 +74,8 @@ def main(count: int) -> None:
     body = table(["method", "seconds per quarter", "× the search's time"], rows)
     body += (
         f"\n\n{len(grids)} test-star non-KOI Kepler quarters ({grids[0].flux.size} cadences "
-        "or so), one thread each (`NUMBA_NUM_THREADS=1`), raw flux to answer. Rerun: "
+        f"or so), one thread each (`NUMBA_NUM_THREADS=1`), raw flux to answer; the search "
+        f"folds the `{settings.statistic}` statistic. Rerun: "
         "`python bench/bench_search.py`.\n"
     )
     record("Whole-quarter search (search / BLS / TLS)", body)
