@@ -12,6 +12,7 @@ SCRIPTS = [
     "bench_inference.py",
     "bench_scan.py",
     "bench_search.py",
+    "bench_robust.py",
 ]
 
 if __name__ == "__main__":

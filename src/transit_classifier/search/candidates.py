@@ -223,9 +223,9 @@ def _normalised(candidate: Candidate | None, power: np.ndarray) -> Candidate | N
     ``(score - mean) / std`` of the MES over every trial period (the SDE of BLS and TLS).
 
     A variable star raises the MES at many periods at once; a transit train raises one peak.
-    On 400 real null light curves and 180 injections into test quarters, at the nulls' 99th
-    percentile, this found 24 / 45 / 55 of 60 injections at MES 7.1-10 / 10-15 / 15-30
-    against 3 / 37 / 54 for the MES itself.
+    On real null light curves and injections into test quarters (a development study, at the
+    nulls' 99th percentile), it recovered more injections than the MES itself in every MES bin,
+    most of all below MES 10.
     """
     finite = power[np.isfinite(power)]
     if candidate is None or finite.size < MIN_PERIODOGRAM or not finite.std() > 0:
