@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -314,13 +315,16 @@ def test_damaged_artifact_is_refused_before_tensorflow_builds(
 
 def test_the_released_model_and_the_seed_network_fit_the_bounds(tmp_path) -> None:
     from transit_classifier.learn.model import build_model, model_config
+    from transit_classifier.learn.train_settings import TrainSettings
+    from transit_classifier.params import load_params
 
     released = artifact_check.check_artifact(ROOT / "model")
     assert released.thresholds is not None and released.info["input_length"] == 1000
     seed = transit_classifier.learn.model.SEED_ARCHITECTURE
     widest = max(*seed["conv_filters"], *seed["lstm_units"], *seed["dense_units"])
     assert widest * 4 <= artifact_check.MAX_WIDTH
-    network = json.loads(json.dumps(model_config(build_model(1000, {"architecture": "seed"}, 3))))
+    net = replace(TrainSettings.from_params(load_params(ROOT / "params.yaml")), architecture="seed")
+    network = json.loads(json.dumps(model_config(build_model(1000, net, 3))))
     artifact_check.check_architecture(network, tmp_path / "architecture.json", released.info)
 
 

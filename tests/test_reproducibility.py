@@ -36,12 +36,14 @@ from transit_classifier import stage
 stage.quiet_tensorflow()            # the stages' environment, set before TensorFlow starts
 import numpy as np
 from transit_classifier.learn import model as classifier, training
+from transit_classifier.learn.train_settings import TrainSettings
 from transit_classifier.params import load_params
 
 train = load_params()["train"]
 train.update(conv_filters=[8, 8], pool_sizes=[8, 4], lstm_units=[8], dense_units=[8],
              epochs=2, batch_size=32, patience=2)
-training.configure_determinism(1234, train["threads"])
+train = TrainSettings.from_params({"train": train})
+training.configure_determinism(1234, train.threads)
 rng = np.random.default_rng(0)
 X = rng.normal(size=(256, 1000, 2)).astype(np.float32)
 y = (rng.random(256) < 0.3).astype(np.float32)

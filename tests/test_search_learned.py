@@ -6,14 +6,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from support import CADENCE_D, tiny_search_calibration
 
 from transit_classifier.errors import UserError
 from transit_classifier.search import learned
 from transit_classifier.search.candidates import search
 from transit_classifier.search.flatten import SearchGrid
 from transit_classifier.search.settings import SearchSettings
-
-from support import CADENCE_D, tiny_search_calibration
 
 
 def test_windows_cover_every_cadence_a_quarter_window_apart() -> None:

@@ -34,6 +34,7 @@ from transit_classifier.signal.preprocess import (
     preprocess_inverted,
 )
 from transit_classifier.simulate import injection
+from transit_classifier.simulate.settings import SimulateSettings
 
 from . import recovery
 from .evaluation import choose_threshold, full_report, threshold_at_fpr
@@ -70,7 +71,7 @@ def load_arrays(prepared: Path, name: str, keys: tuple[str, ...]) -> dict[str, n
 
 
 def injection_hosts(
-    params: dict[str, Any], real_test: dict[str, np.ndarray], n: int
+    params: dict[str, Any], sim: SimulateSettings, real_test: dict[str, np.ndarray], n: int
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Hosts for injection-recovery: fresh synthetic negatives, and test stars' real negatives.
 
@@ -80,7 +81,7 @@ def injection_hosts(
     from transit_classifier.simulate.synthetic import simulate
 
     seed = params["seed"]
-    synthetic, _ = simulate(params, np.zeros(n, np.int64), make_rng(seed, "evaluate", "hosts"))
+    synthetic, _ = simulate(sim, np.zeros(n, np.int64), make_rng(seed, "evaluate", "hosts"))
     negatives = np.flatnonzero(real_test["y"] == 0)
     if not negatives.size:
         raise UserError("test stars hold no real non-transit window; add stars to the bundle")
@@ -103,12 +104,13 @@ def build_sets(params: dict[str, Any], settings: SettingsLike, prepared: Path) -
             raise UserError(f"the {name} split holds a single class; raise the dataset sizes")
     edges = np.asarray(ev["mes_bins"], float)
     n = ev["injection_per_bin"] * (edges.size - 1)
-    hosts, real_rows = injection_hosts(params, real_test, n)
+    sim = SimulateSettings.from_params(params)  # once: hosts and bank share it
+    hosts, real_rows = injection_hosts(params, sim, real_test, n)
     bank = injection.make_bank(
-        params,
+        sim,
         params["inject"]["bank_size"],
         make_rng(params["seed"], "evaluate", "bank"),
-        params["synthetic"]["period_days"],  # the benchmark's recipe, as the baselines were tuned
+        sim.period_days,  # the benchmark's recipe, as the baselines were tuned
     )
     sets = EvalSets(
         flux={
