@@ -15,9 +15,7 @@ from transit_classifier.params import load_params
 def main() -> None:
     paths = stage.paths(__doc__, "prepared", "checkpoint", "head", "calibration", "metrics")
     params = load_params()
-    results, calibration = evaluate_search(
-        params, paths.prepared, paths.checkpoint, paths.head
-    )
+    results, calibration = evaluate_search(params, paths.prepared, paths.checkpoint, paths.head)
     write_json(paths.calibration, calibration)
     write_json(paths.metrics, results)
     search = results["search"]
