@@ -174,11 +174,6 @@ MEASURED_TIMING = re.compile(
     re.I,
 )
 DOUBLE_BACKTICKS = re.compile(r"``.+?``")  # literal output and code quoted in a docstring
-# Figures other helpers are rewording for issue 32, each exempt until its owner's commit lands;
-# empty this once they have (a figure that is gone needs no entry).
-NOT_YET_REWORDED = {
-    ("src/transit_classifier/simulate/transits.py", "~1.5 s"),  # helper A: batman's import time
-}
 
 
 def python_prose(text: str) -> list[str]:
@@ -254,7 +249,7 @@ def test_no_measured_timing_in_docstrings_comments_or_params_comments() -> None:
         found |= {(name, hit) for hit in measured_timings(python_prose(path.read_text()))}
     for name in ("params.yaml", "dvc.yaml"):
         found |= {(name, hit) for hit in measured_timings(yaml_comments((ROOT / name).read_text()))}
-    assert sorted(found - NOT_YET_REWORDED) == [], (
+    assert sorted(found) == [], (
         "measured timings typed by hand: say what was measured and where the figure lives "
         "(bench/RESULTS.md, reports/, metrics/), without the number"
     )

@@ -73,8 +73,8 @@ def scattered_gaps(
 
     Kepler's quality flags (momentum dumps, attitude tweaks, cosmic rays)
     remove single cadences and short runs anywhere in a quarter; some stars
-    lose a fifth of their cadences that way (Kepler-22's bundled light curve
-    misses 18%, in about 90 runs per window). In the training data, gaps are
+    lose a large share of their cadences that way, in many short runs per
+    window (Kepler-22's bundled light curve is one). In the training data, gaps are
     commoner in transit windows (gappy KOI hosts, augmented copies), so a
     network can learn "gappy, so transit"; marking cadences missing whatever
     the label removes that shortcut. Each chosen window loses a fraction drawn

@@ -133,7 +133,7 @@ class EpochSource:
         went into, so real and synthetic noise are as common among the
         negatives as among the injected positives (half and half at the default
         ``real_host_fraction``). ``uniform`` draws from the whole pool, which is
-        70% synthetic with the default data: real noise then reads as a
+        mostly synthetic with the default data: real noise then reads as a
         transit cue.
         """
         if self.inject.negative_hosts == "twins":

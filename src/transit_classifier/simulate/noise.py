@@ -135,9 +135,8 @@ def _pulsation(
     Their minima are as deep as a transit and recur every few hours, which
     detrending windows of a day leave whole: the commonest false alarm of a
     transit finder on real Kepler stars (a model trained without them flagged
-    8 of 34 validation pulsators louder than 2 sigma at its 1% threshold:
-    ``studies/decision_rules.py``). ``pulsation_ppm`` is shared among the
-    star's modes by a flat Dirichlet draw.
+    many validation pulsators at its 1% threshold: ``studies/decision_rules.py``).
+    ``pulsation_ppm`` is shared among the star's modes by a flat Dirichlet draw.
     """
     n, most = len(stars), syn.pulsation_modes[1]
     active = np.arange(most) < stars["pulsation_modes"].to_numpy()[:, None]

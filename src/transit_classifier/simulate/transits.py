@@ -59,7 +59,7 @@ def _seed_radius(
 
 def _batman_model(time: np.ndarray, sim: SimulateSettings) -> tuple[Any, Any]:
     """One reusable quadratic-limb-darkening model integrated over the long-cadence exposure."""
-    import batman  # imports distutils (~1.5 s): paid only when a transit is modelled
+    import batman  # slow to import (it imports distutils): paid only when a transit is modelled
 
     tp = batman.TransitParams()
     tp.t0, tp.per, tp.rp, tp.a, tp.inc, tp.ecc, tp.w = 1.0, 3.0, 0.1, 10.0, 90.0, 0.0, 90.0
