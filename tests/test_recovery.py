@@ -14,6 +14,7 @@ from transit_classifier.io import save_figure, write_json
 from transit_classifier.judge import assessment, figures, recovery
 from transit_classifier.judge.evaluation import threshold_at_fpr
 from transit_classifier.params import fpr_label, load_params
+from transit_classifier.signal.preprocess import PreprocessSettings
 from transit_classifier.simulate import injection
 
 
@@ -69,13 +70,13 @@ def test_expected_koi_mes_scales_with_depth_and_sees_only_confirmed_planets() ->
     cadence = 29.4244 / 1440
     time = np.tile(np.arange(1000) * cadence, (2, 1)) + 100.0
     flux = 1 + 1e-4 * np.random.default_rng(0).standard_normal((2, 1000))
-    settings = {
-        "detrend_method": "median",
-        "detrend_windows_days": [0.75, 2.5],
-        "cadence_minutes": 29.4244,
-        "clip_high_sigma": 5.0,
-        "compress_low_sigma": 20.0,
-    }
+    settings = PreprocessSettings(
+        detrend_method="median",
+        detrend_windows_days=(0.75, 2.5),
+        cadence_minutes=29.4244,
+        clip_high_sigma=5.0,
+        compress_low_sigma=20.0,
+    )
     flats = np.stack([flux, flux])
     koi = pd.DataFrame(
         {

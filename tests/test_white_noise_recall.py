@@ -12,6 +12,7 @@ from support import load_script
 
 from transit_classifier.learn.model import load_classifier
 from transit_classifier.params import load_params
+from transit_classifier.signal.preprocess import PreprocessSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 script = load_script("studies", "white_noise_recall")
@@ -20,7 +21,7 @@ script = load_script("studies", "white_noise_recall")
 def test_injections_reach_their_target_mes() -> None:
     """White-noise hosts have no trend to fight: each transit gets the MES it was drawn at."""
     params = load_params(ROOT / "params.yaml")
-    settings = load_classifier(ROOT / "model")[1]["preprocess"]
+    settings = PreprocessSettings.from_model(load_classifier(ROOT / "model")[1]["preprocess"])
     done = script.injected(params, settings, 4)
     table = done.table
     assert len(table) == 4 * (len(params["evaluate"]["mes_bins"]) - 1)

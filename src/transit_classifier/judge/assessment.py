@@ -28,7 +28,6 @@ from transit_classifier.params import fpr_label
 from transit_classifier.seeding import make_rng
 from transit_classifier.signal.preprocess import (
     PreprocessSettings,
-    SettingsLike,
     flatten_all,
     preprocess,
     preprocess_inverted,
@@ -89,12 +88,11 @@ def injection_hosts(
     return {"synthetic": synthetic.astype(np.float64), "real": real_test["flux"][pick]}, pick
 
 
-def build_sets(params: dict[str, Any], settings: SettingsLike, prepared: Path) -> EvalSets:
+def build_sets(params: dict[str, Any], settings: PreprocessSettings, prepared: Path) -> EvalSets:
     """Load the prepared splits and make both injection sets (seeded, never trained on).
 
-    ``settings`` are the model's own preprocessing settings (or its ``model.json`` mapping).
+    ``settings`` are the model's own preprocessing settings, read back once by the caller.
     """
-    settings = PreprocessSettings.of(settings)
     ev = params["evaluate"]
     val, test = load_arrays(prepared, "val", SPLIT_KEYS), load_arrays(prepared, "test", SPLIT_KEYS)
     real_val = load_arrays(prepared, "real_val", REAL_KEYS)

@@ -98,11 +98,6 @@ class PreprocessSettings:
             raise UserError(f"model.json: preprocess settings lack {needed}; {RETRAIN}")
         return cls(**{**values, "detrend_windows_days": tuple(values["detrend_windows_days"])})
 
-    @classmethod
-    def of(cls, settings: PreprocessSettings | Mapping[str, Any]) -> PreprocessSettings:
-        """``settings`` itself, or the settings of a ``model.json`` mapping (predict, studies)."""
-        return settings if isinstance(settings, cls) else cls.from_model(settings)
-
     def as_dict(self) -> dict[str, Any]:
         """The ``model.json`` form: every field, the windows as a list."""
         return {**asdict(self), "detrend_windows_days": list(self.detrend_windows_days)}
@@ -112,15 +107,9 @@ class PreprocessSettings:
         return self.cadence_minutes / MINUTES_PER_DAY
 
 
-# What the public functions accept: a stage's settings, or the mapping a ``model.json``
-# holds (predict, studies), read with :meth:`PreprocessSettings.of`.
-SettingsLike = PreprocessSettings | Mapping[str, Any]
-
-
-def channel_names(settings: SettingsLike) -> list[str]:
+def channel_names(settings: PreprocessSettings) -> list[str]:
     """Input channels: one flux channel per detrending window, then the gap mask."""
-    windows = PreprocessSettings.of(settings).detrend_windows_days
-    return [f"flux_{window:g}d" for window in windows] + ["gap"]
+    return [f"flux_{window:g}d" for window in settings.detrend_windows_days] + ["gap"]
 
 
 def as_batch(flux: np.ndarray) -> np.ndarray:
@@ -245,9 +234,8 @@ def scale_flux(flat: np.ndarray, clip_high: float, compress_low: float) -> np.nd
     return np.minimum(np.where(z < low, compressed, z), clip_high)
 
 
-def flatten_all(flux: np.ndarray, settings: SettingsLike) -> np.ndarray:
+def flatten_all(flux: np.ndarray, settings: PreprocessSettings) -> np.ndarray:
     """``(windows, n, length)``: ``flux`` flattened at each of ``detrend_windows_days``."""
-    settings = PreprocessSettings.of(settings)
     return np.stack(
         [
             flatten(flux, settings.detrend_method, window, settings.cadence_days)
@@ -256,7 +244,7 @@ def flatten_all(flux: np.ndarray, settings: SettingsLike) -> np.ndarray:
     )
 
 
-def preprocess(flux: np.ndarray, settings: SettingsLike) -> np.ndarray:
+def preprocess(flux: np.ndarray, settings: PreprocessSettings) -> np.ndarray:
     """Turn raw windows into network input ``(n, length, channels)``, float32.
 
     Parameters
@@ -264,7 +252,9 @@ def preprocess(flux: np.ndarray, settings: SettingsLike) -> np.ndarray:
     flux
         ``(n, length)`` or ``(length,)`` relative flux; NaN marks missing cadences.
     settings
-        The stage's :class:`PreprocessSettings`, or the mapping stored in ``model.json``.
+        The :class:`PreprocessSettings` built once at the stage's entry
+        (:meth:`~PreprocessSettings.from_params`, or :meth:`~PreprocessSettings.from_model`
+        for a stored model).
 
     Raises
     ------
@@ -284,11 +274,12 @@ def preprocess(flux: np.ndarray, settings: SettingsLike) -> np.ndarray:
     """
     flux = as_batch(flux)
     check_usable(flux)
-    settings = PreprocessSettings.of(settings)
     return from_flats(flux, flatten_all(flux, settings), settings)
 
 
-def preprocess_inverted(flux: np.ndarray, settings: SettingsLike) -> tuple[np.ndarray, np.ndarray]:
+def preprocess_inverted(
+    flux: np.ndarray, settings: PreprocessSettings
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`preprocess` of ``flux`` and of its mirror image about the detrended level.
 
     The inverted light curve is Kepler's own false-alarm check (the DR25
@@ -301,8 +292,8 @@ def preprocess_inverted(flux: np.ndarray, settings: SettingsLike) -> tuple[np.nd
     Examples
     --------
     >>> import numpy as np
-    >>> settings = {"detrend_method": "median", "detrend_windows_days": [0.75, 2.5],
-    ...             "clip_high_sigma": 5.0, "compress_low_sigma": 20.0, "cadence_minutes": 29.4244}
+    >>> settings = PreprocessSettings(detrend_method="median", detrend_windows_days=(0.75, 2.5),
+    ...     clip_high_sigma=5.0, compress_low_sigma=20.0, cadence_minutes=29.4244)
     >>> flux = 1 + 1e-4 * np.random.default_rng(0).standard_normal((1, 1000))
     >>> flux[0, 500:510] -= 0.01  # a 100-sigma dip
     >>> X, X_inverted = preprocess_inverted(flux, settings)
@@ -311,7 +302,6 @@ def preprocess_inverted(flux: np.ndarray, settings: SettingsLike) -> tuple[np.nd
     """
     flux = as_batch(flux)
     check_usable(flux)
-    settings = PreprocessSettings.of(settings)
     flats = flatten_all(flux, settings)
     flats = flats - pulsations(flats[0], settings)  # once: the mirror's are minus these
     done = replace(settings, prewhiten_modes=0)
@@ -336,12 +326,11 @@ def pulsations(flat: np.ndarray, settings: PreprocessSettings) -> np.ndarray | f
     )
 
 
-def from_flats(flux: np.ndarray, flats: np.ndarray, settings: SettingsLike) -> np.ndarray:
+def from_flats(flux: np.ndarray, flats: np.ndarray, settings: PreprocessSettings) -> np.ndarray:
     """:func:`preprocess` from :func:`flatten_all`'s output.
 
     A caller that needs the flattened flux too (the injection hosts) detrends once.
     """
-    settings = PreprocessSettings.of(settings)
     gap = ~np.isfinite(as_batch(flux))
     out = np.empty((*gap.shape, len(flats) + 1), dtype=np.float32)  # filled channel by channel
     model = pulsations(flats[0], settings)

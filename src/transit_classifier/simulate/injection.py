@@ -38,7 +38,6 @@ from transit_classifier.cadence import MINUTES_PER_DAY
 from transit_classifier.robust import difference_sigma, mad_sigma, nanmedian
 from transit_classifier.signal.preprocess import (
     PreprocessSettings,
-    SettingsLike,
     as_batch,
     flatten_all,
 )
@@ -175,12 +174,11 @@ class Injected:
     table: pd.DataFrame  # bank index, period, t0, duration, depth_ppm, mes, white_snr
 
 
-def select_flat(flats: np.ndarray, n_dur: np.ndarray, settings: SettingsLike) -> np.ndarray:
+def select_flat(flats: np.ndarray, n_dur: np.ndarray, settings: PreprocessSettings) -> np.ndarray:
     """Per row, the flattening at the shortest window >= 3 transit durations (else the longest).
 
     ``flats`` is :func:`detrended` output ``(windows, n, L)``; returns ``(n, L)``.
     """
-    settings = PreprocessSettings.of(settings)
     windows = np.asarray(settings.detrend_windows_days, dtype=np.float64)
     duration_days = n_dur * settings.cadence_minutes / MINUTES_PER_DAY
     long_enough = windows[None, :] >= TRANSIT_WINDOW_FACTOR * duration_days[:, None]
@@ -216,7 +214,7 @@ def inject(
     target_mes: np.ndarray,
     rng: np.random.Generator,
     host_index: np.ndarray,
-    settings: SettingsLike,
+    settings: PreprocessSettings,
 ) -> Injected:
     """Multiply transits into hosts so each reaches its target MES against the host's own noise.
 
@@ -267,7 +265,7 @@ def expected_koi_mes(
     flats: np.ndarray,
     kepid: np.ndarray,
     koi: pd.DataFrame,
-    settings: SettingsLike,
+    settings: PreprocessSettings,
 ) -> np.ndarray:
     """Expected MES of the most detectable CONFIRMED planet in each real window.
 
@@ -277,7 +275,7 @@ def expected_koi_mes(
     :func:`injection.select_flat`; ``flats`` is :func:`injection.detrended`
     output). Windows of stars without a confirmed planet get 0.
     """
-    cadence_days = PreprocessSettings.of(settings).cadence_days
+    cadence_days = settings.cadence_days
     out = np.zeros(len(time))
     observed = np.isfinite(flats[0])
     confirmed = koi.loc[koi["koi_disposition"] == "CONFIRMED"]
@@ -295,7 +293,7 @@ def expected_koi_mes(
 
 
 def synthetic_mes(
-    flux: np.ndarray, meta: pd.DataFrame, sim: SimulateSettings, settings: SettingsLike
+    flux: np.ndarray, meta: pd.DataFrame, sim: SimulateSettings, settings: PreprocessSettings
 ) -> np.ndarray:
     """MES-like SNR of the synthesize stage's positives (NaN for negatives).
 
@@ -310,7 +308,7 @@ def synthetic_mes(
     if not positive.size:
         return out
     profile = 1.0 - transit_models(sim, meta.iloc[positive])
-    cadence_days = PreprocessSettings.of(settings).cadence_days
+    cadence_days = settings.cadence_days
     hours = meta["duration_hours"].to_numpy()[positive]
     n_dur = np.maximum(np.rint(hours / 24.0 / cadence_days), 1).astype(np.int64)
     rows = np.asarray(flux, dtype=np.float64)[positive]
