@@ -75,7 +75,8 @@ def test_dvc_repro_end_to_end_is_reproducible(tmp_path):
         tiny.copy_repo(copy)
     lock = _repro(first)
     assert set(lock["stages"]) == {
-        "check_params", "synthesize", "fetch_kepler", "prepare", "train", "search", "evaluate"
+        "check_params", "synthesize", "fetch_kepler", "prepare", "train", "train_head", "search",
+        "evaluate",
     }  # fmt: skip
     details = ("network.json", "baseline.json", "head_to_head.json", "real_by_star.json")
     for name in (*details, "dataset.json", "train.json", "kepler.json"):
@@ -86,6 +87,9 @@ def test_dvc_repro_end_to_end_is_reproducible(tmp_path):
     search = json.loads((first / "metrics" / "search.json").read_text())
     assert set(headline["search"]) >= {"koi_period_recovered", "quiet_quarter_far_0p1pct"}
     assert search["search"]["n_null"] > 0 and (first / "model" / "search.json").is_file()
+    released = json.loads((first / "model" / "search.json").read_text())["settings"]
+    assert released["statistic"] == "combined"  # the learned statistic ships with its head
+    assert (first / "model" / "cadence_head.weights.h5").is_file()
     network = json.loads((first / "metrics" / "network.json").read_text())
     assert headline["network"]["roc_auc"] == network["roc_auc"]
     for method in ("network", "baseline", "combined"):  # what the headline leaves out stays
