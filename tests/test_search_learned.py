@@ -78,6 +78,8 @@ def test_combined_series_adds_the_flux_in_units_of_its_scatter() -> None:
     both = learned.folded_series("combined", flat, dips, CADENCE_D)
     assert np.std(both) == pytest.approx(1.0, rel=0.1)
     assert np.corrcoef(both, dips)[0, 1] == pytest.approx(np.sqrt(0.5), abs=0.05)
+    unscored = learned.folded_series("combined", flat, np.full(2000, np.nan), CADENCE_D)
+    assert np.isfinite(unscored).all() and np.std(unscored) == pytest.approx(1.0, rel=0.1)
 
 
 def _grid(n: int = 1500) -> SearchGrid:

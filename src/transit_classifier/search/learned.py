@@ -93,13 +93,15 @@ def folded_series(statistic: str, flat: np.ndarray, dips: np.ndarray, dt: float)
 
     ``flat`` is the detrended flux the box statistic folds, ``dips`` the learned series
     (:func:`evidence_dips`). ``combined`` adds the flux in units of its running scatter to the
-    learned series, divided by sqrt(2): each cadence's evidence from both, on one scale. On
-    validation stars it beat either alone at both operating points (``reports/learned_ses.md``).
+    learned series, divided by sqrt(2): each cadence's evidence from both, on one scale
+    (``reports/learned_ses.md`` compares the three on validation stars). A cadence no window
+    could score (a light curve, or a stretch, less than half a window long) keeps the flux's
+    evidence alone, on the same unit scale, so short light curves are still searched.
     """
     if statistic == "learned":
         return dips
     flux_dips = flat / noise_sigma(flat, None, dt)
-    return (flux_dips + dips) / np.sqrt(2.0)
+    return np.where(np.isfinite(dips), (flux_dips + dips) / np.sqrt(2.0), flux_dips)
 
 
 def learned_ses(dips: np.ndarray) -> Callable[..., SingleEventStats]:

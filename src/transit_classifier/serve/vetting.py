@@ -214,7 +214,7 @@ def vet(prediction: Any, settings: PreprocessSettings) -> tuple[Candidate, np.nd
     """The candidate of a scored light curve, and its detrended grid flux for plotting.
 
     ``prediction`` is a :class:`~transit_classifier.serve.predict.Prediction`;
-    ``settings`` the model's preprocessing settings (``info["preprocess"]``).
+    ``settings`` the model's ``PreprocessSettings``, read back once by ``model_setup``.
     """
     with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
         flat = detrend(prediction.grid_time, prediction.grid_flux, settings)
