@@ -16,13 +16,13 @@ from transit_classifier.simulate.injection import Bank
 LENGTH = 64
 
 
-def window_model():  # noqa: ANN201 (keras)
+def window_model(length: int = LENGTH):  # noqa: ANN201 (keras)
     """A small window network with the layer names :mod:`learn.model` gives its blocks."""
     import keras
     from keras import layers
 
     keras.utils.set_random_seed(1)
-    inputs = keras.Input((LENGTH, 3), name="flux")
+    inputs = keras.Input((length, 3), name="flux")
     x = layers.Conv1D(4, 5, padding="same", name="conv1_conv")(inputs)
     x = layers.BatchNormalization(name="conv1_bn")(x)
     x = layers.MaxPooling1D(4, name="conv1_pool")(x)
@@ -118,3 +118,34 @@ def test_settings_come_from_their_section_and_the_train_section() -> None:
     settings = cadence_head.HeadSettings.from_params(params)
     assert (settings.rounds, settings.injections_per_round, settings.epochs) == (2, 10, 3)
     assert (settings.batch_size, settings.threads) == (16, 2)
+
+
+def test_a_release_with_a_head_searches_with_it_and_refuses_to_without(tmp_path: Path) -> None:
+    import shutil
+
+    from support import CADENCE_D, INFO, tiny_search_calibration
+
+    from transit_classifier.learn.model import load_classifier, save_classifier
+    from transit_classifier.search.flatten import SearchGrid
+    from transit_classifier.serve.candidates import load_search
+
+    release = tmp_path / "model"
+    save_classifier(window_model(INFO["input_length"]), release, INFO)
+    model, info = load_classifier(release)
+    cadence_head.save_head(cadence_head.build_head(model), tmp_path / "head", info)
+    for name in (cadence_head.INFO_FILE, cadence_head.WEIGHTS_FILE):
+        shutil.copyfile(tmp_path / "head" / name, release / name)
+    (release / "search.json").write_text(json.dumps(tiny_search_calibration("combined").to_dict()))
+    calibration = load_search(release, model, info)
+    assert calibration.evidence is not None
+    rng = np.random.default_rng(7)
+    for n in (2000, 60):  # a quarter-like light curve, and one shorter than half a window
+        time = 100 + np.arange(n) * CADENCE_D
+        flux = 1 + 1e-4 * rng.standard_normal(n)
+        flux[((time - 100.3) % 2.9) < 0.2] -= 3e-3  # deep enough for any evidence to carry
+        grid = SearchGrid("star", time, flux, np.zeros(n, int), CADENCE_D)
+        found = calibration.run(grid).candidates
+        assert found and abs(found[0].epoch - 100.4) % 2.9 < 0.2
+    (release / cadence_head.WEIGHTS_FILE).unlink()
+    with pytest.raises(UserError, match="no cadence head"):
+        load_search(release, model, info)
