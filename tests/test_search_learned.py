@@ -111,3 +111,17 @@ def test_a_release_from_before_the_statistic_folds_the_box() -> None:
     record = tiny_search_calibration("combined").settings.to_dict()
     del record["statistic"]
     assert SearchSettings.from_dict(record, "x").statistic == "box"
+
+
+def test_candidates_of_a_learned_search_carry_their_depth_in_flux() -> None:
+    settings = replace(tiny_search_calibration("learned").settings, max_candidates=1)
+    grid = _grid(3000)
+    depth = 2e-3
+    flux = grid.flux.copy()
+    flux[((grid.time - 100.5) % 3.3) < 0.15] -= depth
+    evidence = np.where(((grid.time - 100.5) % 3.3) < 0.15, -8.0, 0.0)
+    evidence = evidence + np.random.default_rng(9).standard_normal(grid.time.size)
+    (found,) = settings.run(replace(grid, flux=flux), evidence=evidence).candidates
+    assert found.period == pytest.approx(3.3, rel=2e-3)
+    assert found.depth_ppm == pytest.approx(depth * 1e6, rel=0.25)  # flux, not the series' units
+    assert abs(found.secondary_depth_ppm) < 100 and found.odd_even_sigma < 3

@@ -12,6 +12,7 @@ logits' correlation between neighbouring cadences) and the fold apply unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,9 @@ from astropy.stats import mad_std
 from transit_classifier.learn.cadence_head import cadence_logits
 from transit_classifier.signal.preprocess import PreprocessSettings, preprocess
 
+from .candidates import Candidate, SearchResult
 from .ses import SingleEventStats, box_single_event_stats, noise_sigma
+from .stats import PPM, odd_even_sigma, slot_sums, transit_slots, weighted_depth
 
 STATISTICS = ("box", "learned", "combined")
 """What the search folds (``search.statistic``): see :func:`folded_series`."""
@@ -116,3 +119,41 @@ def learned_ses(dips: np.ndarray) -> Callable[..., SingleEventStats]:
         return box_single_event_stats(series, noise_sigma(series, None, dt), widths, dt)
 
     return ses
+
+
+def _in_flux(
+    candidate: Candidate, flux: np.ndarray, sigma: np.ndarray, t0: float, dt: float
+) -> Candidate:
+    """One candidate's depth, odd/even and secondary measured by the box statistic in flux."""
+    width = max(1, int(round(candidate.duration_hours / 24.0 / dt)))
+    stats = box_single_event_stats(flux, sigma, np.array([width]), dt)
+    times = np.asarray(candidate.transit_times, dtype=float)
+    slots = np.round((times - t0) / dt - (width - 1) / 2.0).astype(np.int64)
+    inside = (slots >= 0) & (slots < flux.size)
+    slots, times = slots[inside], times[inside]
+    num, den, has = slot_sums(stats, 0, slots)
+    depth, error = weighted_depth(num[has], den[has])
+    changes = {"depth_ppm": depth * PPM, "depth_err_ppm": error * PPM}
+    if candidate.period is not None and slots.size:
+        cycle = np.round((times - times[0]) / candidate.period).astype(np.int64)
+        half = transit_slots(int(slots[0]), candidate.period / dt, flux.size, 0.5)
+        s_num, s_den, s_has = slot_sums(stats, 0, half)
+        changes["odd_even_sigma"] = odd_even_sigma(num[has], den[has], cycle[has])
+        changes["secondary_depth_ppm"] = weighted_depth(s_num[s_has], s_den[s_has])[0] * PPM
+    return replace(candidate, **changes)
+
+
+def in_flux_units(
+    result: SearchResult, time: np.ndarray, flux: np.ndarray, flux_err: np.ndarray | None
+) -> SearchResult:
+    """Candidates found on a learned series, with depths measured in the detrended flux.
+
+    The fold of a learned (or combined) series finds the period, epoch and duration, and its
+    score is what the null calibrated; but its box depth is in the series' own units. A user
+    needs the transit's depth in flux, its odd/even difference and its secondary eclipse, so
+    they are measured by the box matched filter at the candidate's own transits.
+    """
+    dt = float(np.median(np.diff(time)))
+    sigma = noise_sigma(flux, flux_err, dt)
+    found = [_in_flux(c, flux, sigma, float(time[0]), dt) for c in result.candidates]
+    return replace(result, candidates=found)

@@ -18,7 +18,7 @@ from transit_classifier.errors import UserError
 
 from .candidates import SearchResult, search
 from .flatten import SearchGrid, cleaned, detrended
-from .learned import STATISTICS, folded_series, learned_ses
+from .learned import STATISTICS, folded_series, in_flux_units, learned_ses
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class SearchSettings:
             if evidence is None:
                 raise UserError(f"the {self.statistic} search needs the network's evidence")
             ses = learned_ses(folded_series(self.statistic, flat.flux, evidence, grid.cadence_days))
-        return search(
+        result = search(
             flat.time,
             flat.flux,
             flat.flux_err,
@@ -133,6 +133,7 @@ class SearchSettings:
             max_candidates=max_candidates or self.max_candidates,
             ses=ses,
         )
+        return in_flux_units(result, flat.time, flat.flux, flat.flux_err) if ses else result
 
 
 REBUILD = "rebuild the release with `dvc repro`"
