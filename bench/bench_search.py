@@ -6,8 +6,8 @@ after the other, and does its own detrending: seconds per quarter from raw flux 
 The search's figure is with the default `search.max_candidates` (find, mask, search again) and
 with one candidate (all a false-alarm null needs). With `search.statistic` learned or combined
 it includes the network's per-cadence evidence (the cadence head on every window a quarter
-window apart, TensorFlow on one thread), and the box statistic alone is timed beside it. Needs
-`checkpoint/` and `cadence_head/` (`dvc repro train_head`).
+window apart, TensorFlow on one thread); the combined statistic is timed beside the default
+either way. Needs `checkpoint/` and `cadence_head/` (`dvc repro train_head`).
 """
 
 from __future__ import annotations
@@ -42,10 +42,8 @@ def timed(run, grids) -> float:
     return (time.perf_counter() - start) / len(grids)
 
 
-def searcher(settings: SearchSettings):  # noqa: ANN201
-    """``run(grid, most)`` from raw flux to candidates, the network's evidence included."""
-    if not settings.learned:
-        return lambda g, most=None: settings.run(g, most)
+def with_evidence(settings: SearchSettings):  # noqa: ANN201
+    """``run(grid, most)`` of a learned or combined search, the network's evidence included."""
     configure_determinism(0, 1)  # TensorFlow on one thread, as every other method
     model, info = load_classifier(CHECKPOINT)
     evidence = network_evidence(load_head(HEAD, model, info), info)
@@ -57,13 +55,14 @@ def main(count: int) -> None:
     params["search"]["injections_per_bin"] = 1
     settings = SearchSettings.from_params(params)
     grids = build_sets(params, PREPARED, settings).quiet[:count]
-    run, box = searcher(settings), replace(settings, statistic="box")
-    run(grids[0])  # numba compiles and TensorFlow traces once, outside the timing
+    run = with_evidence(settings) if settings.learned else settings.run
+    combined = with_evidence(replace(settings, statistic="combined"))
+    run(grids[0]), combined(grids[0])  # numba compiles and TensorFlow traces once, untimed
     window = settings.detrend_window_days
     seconds = {
         "search, 6 candidates": timed(run, grids),
         "search, 1 candidate": timed(lambda g: run(g, 1), grids),
-        "box statistic alone, 6 candidates": timed(box.run, grids),
+        "combined statistic (network evidence included), 6 candidates": timed(combined, grids),
         "wotan + BLS (whole-quarter grid)": timed(
             lambda g: baseline_search(g, params, window, "bls"), grids
         ),
