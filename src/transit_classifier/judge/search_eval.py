@@ -102,9 +102,11 @@ def evaluate_search(
     scored_once = [*sets.null, *sets.quiet, *sets.upside_down]  # only their best score counts
     many = [*[i.grid for i in sets.injected], *[q.grid for q in sets.hosts]]
     evidence = _evidence(settings, [*scored_once, *many], model, info, head_dir)
-    split = len(scored_once)
-    found = run_search(scored_once, settings, 1, evidence and evidence[:split])
-    found += run_search(many, settings, None, evidence and evidence[split:])
+    once = rest = None
+    if evidence is not None:
+        once, rest = evidence[: len(scored_once)], evidence[len(scored_once) :]
+    found = run_search(scored_once, settings, 1, once)
+    found += run_search(many, settings, None, rest)
     grids = [*scored_once, *[i.grid for i in sets.injected]]
     searched = time.perf_counter() - start
     results = {"search": _judge(sets, found[: len(grids)], sets.injected)}
