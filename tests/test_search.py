@@ -8,6 +8,7 @@ from transit_classifier.search.candidates import search
 from transit_classifier.search.fold import fold_periodogram
 from transit_classifier.search.null import NullModel, fap, threshold_at_fap
 from transit_classifier.search.ses import box_single_event_stats
+from transit_classifier.search.stats import OTHER_FEATURE_FREE_SIGMA, other_feature_sigma, phase_mes
 
 KEPLER_LC_DAYS = 29.4244 / 1440.0
 
@@ -197,3 +198,39 @@ def test_search_grid_carries_relative_flux_errors():
     assert np.allclose(grid.flux_err[np.isfinite(grid.flux)], 1e-4)
     no_errors = search_grid(make_observations("star", "csv", time, flux), KEPLER_LC_DAYS)
     assert no_errors.flux_err is None
+
+
+def test_phase_mes_is_the_fold_at_every_offset():
+    """The folded light curve that the uniqueness test reads agrees with the fold's own best."""
+    rng = np.random.default_rng(11)
+    num, den = rng.normal(size=900), rng.uniform(0.5, 2.0, 900)
+    den[rng.random(900) < 0.1] = 0.0
+    p_cad = 47.3
+    curve = phase_mes(num, den, p_cad)
+    pgram = fold_periodogram(num, den, np.array([p_cad]), 1.0, 1, min_transits=1)
+    assert curve.size == 48
+    assert np.isclose(curve.max(), pgram.mes[0]) and int(np.argmax(curve)) == pgram.epoch_index[0]
+
+
+def test_other_feature_sigma_sees_a_bump_but_not_noise():
+    rng = np.random.default_rng(12)
+    num, den = rng.normal(size=2000), np.ones(2000)
+    quiet = other_feature_sigma(num, den, 100.0, 10, 3)
+    bumped = num.copy()
+    bumped[60::100] -= 4.0  # a bump half an orbit from the dip at offset 10
+    assert (
+        quiet < OTHER_FEATURE_FREE_SIGMA + 1 and other_feature_sigma(bumped, den, 100.0, 10, 3) > 15
+    )
+
+
+def test_a_pulsating_star_scores_far_below_its_mes():
+    """A sinusoid folds into a dip as strong as a transit's, and into a bump as strong: the
+    model-shift test takes that out of the score, while a transit of the same MES keeps it."""
+    time, flux = _white(13)
+    pulsating = search(time, flux + 1e-4 * np.sin(2 * np.pi * time / 0.77), max_candidates=1)
+    transit = search(time, flux + _box(time, 3.1, 100.7, 2.5 / 24, 1.5e-4), max_candidates=1)
+    wave, train = pulsating.candidates[0], transit.candidates[0]
+    assert wave.mes > 10 and wave.other_feature_sigma > wave.mes - 1
+    assert wave.score < 2
+    assert _matches(train, 3.1, 100.7, 2.5 / 24) and train.other_feature_sigma < 4.5
+    assert train.score > train.mes - np.median(transit.power[np.isfinite(transit.power)]) - 1.5

@@ -99,15 +99,10 @@ def evaluate_search(
     start = time.perf_counter()
     sets = build_sets(params, prepared, settings)
     model, info = load_classifier(checkpoint)
-    scored_once = [*sets.null, *sets.quiet, *sets.upside_down]  # only their best score counts
-    many = [*[i.grid for i in sets.injected], *[q.grid for q in sets.hosts]]
-    evidence = _evidence(settings, [*scored_once, *many], model, info, head_dir)
-    once = rest = None
-    if evidence is not None:
-        once, rest = evidence[: len(scored_once)], evidence[len(scored_once) :]
-    found = run_search(scored_once, settings, 1, once)
-    found += run_search(many, settings, None, rest)
-    grids = [*scored_once, *[i.grid for i in sets.injected]]
+    grids = [*sets.null, *sets.quiet, *sets.upside_down, *[i.grid for i in sets.injected]]
+    evidence = _evidence(settings, [*grids, *[q.grid for q in sets.hosts]], model, info, head_dir)
+    # every light curve gets all its candidates, as predict reports them: nulls included
+    found = run_search([*grids, *[q.grid for q in sets.hosts]], settings, None, evidence)
     searched = time.perf_counter() - start
     results = {"search": _judge(sets, found[: len(grids)], sets.injected)}
     results["koi"] = report.koi_recovery(

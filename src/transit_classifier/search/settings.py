@@ -107,7 +107,7 @@ class SearchSettings:
     ) -> SearchResult:
         """Detrend ``grid`` (raw relative flux) and search it.
 
-        ``max_candidates`` overrides the setting: a false-alarm null needs only the best score.
+        ``max_candidates`` overrides the setting (a quick look at the best candidate only).
         ``evidence`` is the network's standardised per-cadence evidence on ``grid``
         (:func:`.learned.evidence_dips`), required unless the statistic is ``box``.
 

@@ -13,6 +13,13 @@ PPM = 1e6
 ODD_EVEN_FREE_SIGMA = 3.0
 """Odd/even depth differences up to this many sigma are treated as noise and cost nothing."""
 
+OTHER_FEATURE_FREE_SIGMA = 3.0
+"""Other features of the folded light curve up to this many sigma are noise and cost nothing."""
+
+PRIMARY_WIDTHS = 2
+"""Offsets within this many box widths of the candidate's belong to its own transit (the box
+slides across ingress and egress there), not to another feature of the folded light curve."""
+
 TIMING_INGRESS_CADENCES = 1.0
 """Ingress time used in the timing-error formula: at long cadence the ingress is unresolved,
 so one cadence is the time scale on which the fitted transit edge can move."""
@@ -60,9 +67,45 @@ def robust_mes(num: np.ndarray, den: np.ndarray) -> float:
     return float(np.sum(num[keep]) / np.sqrt(np.sum(den[keep])) * np.sqrt(n / (n - 1)))
 
 
-def periodic_score(mes: float, num: np.ndarray, den: np.ndarray, oe_sigma: float) -> float:
-    """Score on the MES scale: ``min(MES, robust MES) - max(0, odd/even sigma - 3)``."""
+def phase_mes(num: np.ndarray, den: np.ndarray, p_cad: float) -> np.ndarray:
+    """MES of every integer epoch offset at one period (in cadences): the folded light curve as
+    the box sees it, dips positive, bumps negative. Same transit rounding as the fold."""
+    n, offsets = num.size, int(np.ceil(p_cad))
+    starts = np.floor(np.arange(int(np.ceil(n / p_cad)) + 1) * p_cad + 0.5).astype(np.int64)
+    cells = starts[:, None] + np.arange(offsets)[None, :]
+    inside = cells < n
+    cells = np.where(inside, cells, 0)
+    total_num = np.where(inside & (den[cells] > 0), num[cells], 0.0).sum(axis=0)
+    total_den = np.where(inside, np.maximum(den[cells], 0.0), 0.0).sum(axis=0)
+    return np.divide(total_num, np.sqrt(total_den), out=np.zeros(offsets), where=total_den > 0)
+
+
+def other_feature_sigma(
+    num: np.ndarray, den: np.ndarray, p_cad: float, offset: int, width: int
+) -> float:
+    """Strongest other feature of the folded light curve, dip or bump, in sigma.
+
+    Offsets further than :data:`PRIMARY_WIDTHS` box widths from the candidate's ``offset``
+    are the rest of the orbit at the same period and duration. A transit leaves only noise
+    there; a pulsating or spotted star folded at its own period (or a harmonic) leaves a bump
+    and other dips as strong as the "transit", and an eclipsing binary its secondary. This is
+    the Kepler Robovetter's model-shift uniqueness test (Coughlin et al. 2016), on the fold's
+    own sums. Zero when the period leaves no other offset.
+    """
+    curve = phase_mes(num, den, p_cad)
+    size = curve.size
+    distance = np.abs((np.arange(size) - offset + size // 2) % size - size // 2)
+    other = curve[distance > PRIMARY_WIDTHS * width]
+    return float(np.max(np.abs(other))) if other.size else 0.0
+
+
+def periodic_score(
+    mes: float, num: np.ndarray, den: np.ndarray, oe_sigma: float, other_sigma: float
+) -> float:
+    """Score on the MES scale: ``min(MES, robust MES)`` minus what the odd/even difference
+    and the strongest other feature of the fold exceed their free sigmas by."""
     penalty = max(0.0, oe_sigma - ODD_EVEN_FREE_SIGMA) if np.isfinite(oe_sigma) else 0.0
+    penalty += max(0.0, other_sigma - OTHER_FEATURE_FREE_SIGMA)
     return min(mes, robust_mes(num, den)) - penalty
 
 
