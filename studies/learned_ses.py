@@ -86,8 +86,8 @@ def judge(null: list, injected: list, evidence: list, settings: SearchSettings) 
     out = {}
     for statistic in STATISTICS:
         chosen = replace(settings, statistic=statistic)
-        found = run_search(null, chosen, 1, evidence[: len(null)])
-        found += run_search([i.grid for i in injected], chosen, None, evidence[len(null) :])
+        grids = [*null, *[i.grid for i in injected]]
+        found = run_search(grids, chosen, None, evidence)  # every candidate, as the stage
         cuts = report.thresholds(found[: len(null)])
         recall = report.recall(found[len(null) :], injected, cuts)
         out[statistic] = {

@@ -127,6 +127,7 @@ def test_a_release_with_a_head_searches_with_it_and_refuses_to_without(tmp_path:
 
     from transit_classifier.learn.model import load_classifier, save_classifier
     from transit_classifier.search.flatten import SearchGrid
+    from transit_classifier.serve.artifact_check import MAX_JSON_BYTES
     from transit_classifier.serve.candidates import load_search
 
     release = tmp_path / "model"
@@ -148,4 +149,7 @@ def test_a_release_with_a_head_searches_with_it_and_refuses_to_without(tmp_path:
         assert found and abs(found[0].epoch - 100.4) % 2.9 < 0.2
     (release / cadence_head.WEIGHTS_FILE).unlink()
     with pytest.raises(UserError, match="no cadence head"):
+        load_search(release, model, info)
+    (release / cadence_head.INFO_FILE).write_text(" " * (MAX_JSON_BYTES + 1))
+    with pytest.raises(UserError, match="too large"):  # read within every model file's limits
         load_search(release, model, info)

@@ -39,8 +39,11 @@ from .stats import (
     weighted_depth,
 )
 
-SCORE_FLOOR = 6.0
-"""Below MES 6 even white noise produces many peaks per light curve; nothing is reported."""
+SCORE_FLOOR = 7.1
+"""Kepler's detection threshold (MES 7.1, Jenkins et al. 2010): a candidate below it is not
+reported and the search stops there. A periodic score is its MES less the periodogram's median
+and penalties, so a candidate this weak rarely passes even the 1% false-alarm threshold; on a
+quiet star the floor spares the search most of its find-and-mask folds (``bench/RESULTS.md``)."""
 
 MIN_PERIODOGRAM = 10
 """Fewer trial periods than this give no typical fold to measure a periodic score from."""

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from transit_classifier.errors import UserError
+from transit_classifier.learn.cadence_head import INFO_FILE as HEAD_INFO_FILE
 from transit_classifier.learn.cadence_head import load_head
 from transit_classifier.search.calibration import POINTS, SearchCalibration
 from transit_classifier.search.candidates import Candidate
@@ -68,6 +69,7 @@ def load_search(
     calibration = read_search(model_dir)
     if calibration is None or not calibration.settings.learned:
         return calibration
+    read_json(Path(model_dir) / HEAD_INFO_FILE)  # within the size limits of every model file
     head = load_head(model_dir, model, info)
     return replace(calibration, evidence=network_evidence(head, info))
 
