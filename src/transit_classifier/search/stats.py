@@ -71,8 +71,7 @@ def phase_mes(num: np.ndarray, den: np.ndarray, p_cad: float) -> np.ndarray:
     """MES of every integer epoch offset at one period (in cadences): the folded light curve as
     the box sees it, dips positive, bumps negative. Same transit rounding as the fold."""
     n, offsets = num.size, int(np.ceil(p_cad))
-    starts = np.floor(np.arange(int(np.ceil(n / p_cad)) + 1) * p_cad + 0.5).astype(np.int64)
-    cells = starts[:, None] + np.arange(offsets)[None, :]
+    cells = transit_slots(0, p_cad, n)[:, None] + np.arange(offsets)[None, :]
     inside = cells < n
     cells = np.where(inside, cells, 0)
     total_num = np.where(inside & (den[cells] > 0), num[cells], 0.0).sum(axis=0)
